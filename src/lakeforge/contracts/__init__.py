@@ -1,5 +1,6 @@
 """Dataset contracts: schema, keys, checks, PII tags; YAML round trip; inference from data."""
 
+from lakeforge.contracts._infer import infer_contract
 from lakeforge.contracts._model import (
     AllowedValuesCheck,
     Check,
@@ -15,6 +16,7 @@ from lakeforge.contracts._model import (
     RegexCheck,
     UniqueCheck,
 )
+from lakeforge.contracts._sniff import sniff_csv
 
 __all__ = [
     "AllowedValuesCheck",
@@ -30,4 +32,6 @@ __all__ = [
     "ReadOptions",
     "RegexCheck",
     "UniqueCheck",
+    "infer_contract",
+    "sniff_csv",
 ]

@@ -51,6 +51,7 @@ PiiTag = Literal[
 ]
 Severity = Literal["error", "warn"]
 
+_PROBLEM_SEPARATOR = "\n"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -70,6 +71,10 @@ class Column(_Strict):
         default=None, description="strptime format for date/timestamp columns"
     )
     decimal_comma: bool = False
+    scale: int = Field(default=6, ge=0, le=38, description="digits after the point (decimal)")
+    timezone: bool = Field(
+        default=False, description="timestamp column holds instants (stored as UTC)"
+    )
     source_name: str | None = Field(
         default=None, description="the column's name in the source, when it differs"
     )
@@ -218,7 +223,7 @@ class Contract(_Strict):
     def _validate_references(self) -> Contract:
         problems = self.problems()
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError(_PROBLEM_SEPARATOR.join(problems))
         return self
 
     def problems(self) -> list[str]:
@@ -301,16 +306,22 @@ class Contract(_Strict):
     # -- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A plain dict without defaults, as written to YAML."""
-        return self.model_dump(mode="json", exclude_defaults=True, exclude_none=True) | {
-            "table": self.table,
-            "columns": [c.model_dump(mode="json", exclude_defaults=True) for c in self.columns],
-        } | (
-            {"checks": [
-                {"type": ch.type} | ch.model_dump(mode="json", exclude_defaults=True)
-                for ch in self.checks
-            ]}
-            if self.checks
-            else {}
+        return (
+            self.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+            | {
+                "table": self.table,
+                "columns": [c.model_dump(mode="json", exclude_defaults=True) for c in self.columns],
+            }
+            | (
+                {
+                    "checks": [
+                        {"type": ch.type} | ch.model_dump(mode="json", exclude_defaults=True)
+                        for ch in self.checks
+                    ]
+                }
+                if self.checks
+                else {}
+            )
         )
 
     def to_yaml(self) -> str:
@@ -331,7 +342,7 @@ class Contract(_Strict):
             for err in exc.errors():
                 where = ".".join(str(p) for p in err["loc"])
                 message = str(err["msg"]).removeprefix("Value error, ")
-                parts = message.split("; ") if not where else [message]
+                parts = message.split(_PROBLEM_SEPARATOR) if not where else [message]
                 problems.extend(f"{where}: {part}" if where else part for part in parts)
             raise ContractError(
                 f"invalid contract{f' in {source}' if source else ''}; fix these and retry",
@@ -347,8 +358,9 @@ class Contract(_Strict):
         except yaml.YAMLError as exc:
             raise ContractError(f"contract is not valid YAML: {exc}", source=source) from None
         if not isinstance(data, dict):
-            raise ContractError("a contract must be a mapping with `table` and `columns`",
-                                source=source)
+            raise ContractError(
+                "a contract must be a mapping with `table` and `columns`", source=source
+            )
         return cls.from_dict(data, source=source)
 
     def with_columns(self, columns: Iterable[Column]) -> Contract:

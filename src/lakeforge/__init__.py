@@ -1,0 +1,48 @@
+"""Lakeforge: a local-first lakehouse for data products.
+
+>>> import lakeforge as lf
+>>> ws = lf.Workspace.init("./shop")  # doctest: +SKIP
+>>> ws.ingest("orders.csv", table="orders").rows_written  # doctest: +SKIP
+"""
+
+from lakeforge import errors
+from lakeforge._version import __version__
+from lakeforge.config import Settings, get_settings
+from lakeforge.contracts import (
+    AllowedValuesCheck,
+    Column,
+    Contract,
+    ExpressionCheck,
+    ForeignKey,
+    FreshnessCheck,
+    RangeCheck,
+    ReadOptions,
+    RegexCheck,
+    UniqueCheck,
+)
+from lakeforge.errors import LakeforgeError, NotFittedError
+from lakeforge.ingest._pipeline import IngestResult
+from lakeforge.workspace import Table, TableInfo, Workspace
+
+__all__ = [
+    "AllowedValuesCheck",
+    "Column",
+    "Contract",
+    "ExpressionCheck",
+    "ForeignKey",
+    "FreshnessCheck",
+    "IngestResult",
+    "LakeforgeError",
+    "NotFittedError",
+    "RangeCheck",
+    "ReadOptions",
+    "RegexCheck",
+    "Settings",
+    "Table",
+    "TableInfo",
+    "UniqueCheck",
+    "Workspace",
+    "__version__",
+    "errors",
+    "get_settings",
+]

@@ -1,0 +1,398 @@
+"""One ingest: read a source, validate every row against the contract, commit atomically.
+
+The flow (see docs/architecture.md):
+
+1. Resolve the contract (given, registered for the table, or inferred from the source).
+2. Skip if the same content was already ingested into this table (unless ``force``).
+3. Stream batches: cast + check each one; good rows stream into the Delta writer, bad rows
+   are staged as Parquet under ``.lakeforge/staging/<run>``.
+4. One Delta commit for the table (nothing is visible before it; a kill leaves the previous
+   version), then one for the quarantine, then the catalog records the version, counts,
+   check results and lineage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lakeforge.contracts import Contract, FreshnessCheck
+from lakeforge.contracts._parse import polars_type
+from lakeforge.errors import ContractError, IngestError, RejectedDataError
+from lakeforge.ingest._source import RawBatch, Source
+from lakeforge.lake import DeltaStore, WriteMode
+from lakeforge.quality import (
+    BatchValidator,
+    CheckResult,
+    KeyIndex,
+    ParentKeys,
+    PreparedBatch,
+    ValidatedBatch,
+)
+
+if TYPE_CHECKING:
+    from lakeforge.workspace import Workspace
+
+__all__ = ["IngestResult", "run_ingest"]
+
+
+@dataclass
+class IngestResult:
+    """What an ingest did. ``rows_read == rows_written + rows_quarantined`` always holds."""
+
+    table: str
+    status: str  # succeeded | skipped | rejected
+    run_id: str | None
+    version: int | None
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_quarantined: int = 0
+    mode: str = "append"
+    source: str = ""
+    source_hash: str | None = None
+    contract_version: int | None = None
+    duration_s: float = 0.0
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def reject_rate(self) -> float:
+        """Share of rows read that went to quarantine."""
+        return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+
+    @property
+    def quality_status(self) -> str:
+        """``passed`` / ``warned`` / ``failed`` over the checks."""
+        states = {c["status"] for c in self.checks}
+        if "failed" in states:
+            return "failed"
+        return "warned" if "warned" in states else "passed"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the CLI's --json)."""
+        return asdict(self) | {
+            "reject_rate": self.reject_rate,
+            "quality_status": self.quality_status,
+        }
+
+
+def run_ingest(
+    ws: Workspace,
+    source: Source,
+    *,
+    table: str,
+    contract: Contract,
+    mode: WriteMode = "append",
+    key: list[str] | None = None,
+    force: bool = False,
+    max_reject_rate: float = 1.0,
+    user: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    layer: str | None = None,
+) -> IngestResult:
+    """Ingest ``source`` into ``table`` under ``contract``; see the module docstring."""
+    started = time.perf_counter()
+    catalog = ws.catalog
+    if contract.table != table:
+        contract = contract.model_copy(update={"table": table})
+    if mode == "merge":
+        key = list(key or contract.primary_key)
+        if not key:
+            raise ContractError(
+                f"merge into `{table}` needs a key: pass --key or declare a primary key",
+                table=table,
+            )
+        unknown = [k for k in key if k not in contract.column_names]
+        if unknown:
+            raise ContractError(
+                f"merge key columns not in the contract: {', '.join(unknown)}", table=table
+            )
+    fingerprint = source.fingerprint()
+    store = ws.store(table, layer=layer or contract.layer)
+    ws.reconcile(table)
+    if fingerprint and not force:
+        previous = catalog.find_version_by_hash(table, fingerprint)
+        if previous is not None and store.exists():
+            return IngestResult(
+                table=table,
+                status="skipped",
+                run_id=None,
+                version=store.version(),
+                mode=mode,
+                source=source.uri,
+                source_hash=fingerprint,
+                duration_s=time.perf_counter() - started,
+                message=(
+                    f"{source.uri} was already ingested into `{table}` (version "
+                    f"{previous.delta_version}); nothing to do. Use --force to ingest it again."
+                ),
+            )
+
+    contract_version = catalog.save_contract(table, contract.to_yaml(), contract.fingerprint())
+    catalog.register_table(
+        table, layer=layer or contract.layer, path=str(store.path), description=contract.description
+    )
+    run_id = catalog.start_run(
+        "ingest",
+        table=table,
+        source=source.uri,
+        source_hash=fingerprint,
+        mode=mode,
+        user=user,
+        params={"force": force, "max_reject_rate": max_reject_rate, "key": key},
+    )
+    staging = ws.staging_dir(run_id)
+    try:
+        validator = _validator(ws, source, contract, table, mode, store, run_id)
+        quarantine_files: list[Path] = []
+        raised: list[BaseException] = []
+
+        def good_batches() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from validated_batches()
+            except BaseException as exc:  # deltalake wraps what a generator raises: keep it
+                raised.append(exc)
+                raise
+
+        def validated_batches() -> Iterator[pa.RecordBatch]:
+            for outcome in _validated(validator, source.batches(), threads=ws.ingest_threads):
+                if outcome.bad.num_rows:
+                    path = staging / f"quarantine-{len(quarantine_files):05d}.parquet"
+                    pq.write_table(outcome.bad, path)
+                    quarantine_files.append(path)
+                if on_progress is not None:
+                    on_progress(validator.read, validator.quarantined)
+                yield from outcome.good.to_batches()
+            rate = validator.quarantined / validator.read if validator.read else 0.0
+            if rate > max_reject_rate:
+                raise RejectedDataError(
+                    f"{validator.quarantined:,} of {validator.read:,} rows "
+                    f"({rate:.1%}) failed checks, above the allowed {max_reject_rate:.1%}; "
+                    f"nothing was written to `{table}`. See the reasons with "
+                    f"`lakeforge quarantine {table} --run {run_id}` after fixing, or raise "
+                    "--max-reject-rate",
+                    table=table,
+                )
+
+        metadata = {
+            "lakeforge.run_id": run_id,
+            "lakeforge.source": source.uri[:500],
+            "lakeforge.source_hash": fingerprint or "",
+        }
+        try:
+            version = store.write(
+                good_batches(),
+                schema=validator.schema,
+                mode=mode,
+                key=key or (),
+                metadata=metadata,
+                description=contract.description,
+                schema_mode="merge" if mode == "append" else None,
+            )
+        except Exception as exc:
+            if raised:
+                raise raised[0] from None
+            raise IngestError(
+                f"writing `{table}` failed; the table is unchanged: {exc}", table=table
+            ) from exc
+        quarantine_version = _commit_quarantine(ws, table, validator, quarantine_files, metadata)
+        checks = _finish_checks(validator, store, contract)
+        duration = time.perf_counter() - started
+        catalog.record_version(
+            table,
+            delta_version=version,
+            run_id=run_id,
+            operation=mode,
+            source_kind=source.kind,
+            source=source.uri,
+            source_hash=fingerprint,
+            rows_read=validator.read,
+            rows_written=validator.written,
+            rows_quarantined=validator.quarantined,
+            check_results=checks,
+            duration_s=duration,
+            user=user,
+            contract_version=contract_version,
+            quarantine_version=quarantine_version,
+        )
+        catalog.add_lineage(ws.source_node(source), f"table:{table}", kind="ingest", run_id=run_id)
+        for fk in contract.foreign_keys:
+            catalog.add_lineage(
+                f"table:{fk.ref_table}", f"table:{table}", kind="foreign_key", run_id=run_id
+            )
+        result = IngestResult(
+            table=table,
+            status="succeeded",
+            run_id=run_id,
+            version=version,
+            rows_read=validator.read,
+            rows_written=validator.written,
+            rows_quarantined=validator.quarantined,
+            mode=mode,
+            source=source.uri,
+            source_hash=fingerprint,
+            contract_version=contract_version,
+            duration_s=duration,
+            checks=checks,
+        )
+        catalog.finish_run(run_id, status="succeeded", stats=result.to_dict())
+        return result
+    except RejectedDataError as exc:
+        rejected = IngestResult(
+            table=table,
+            status="rejected",
+            run_id=run_id,
+            version=store.version(),
+            rows_read=validator.read,
+            rows_written=0,
+            rows_quarantined=validator.quarantined,
+            mode=mode,
+            source=source.uri,
+            source_hash=fingerprint,
+            duration_s=time.perf_counter() - started,
+            checks=[r.as_dict() for r in validator.results.values()],
+            message=exc.message,
+        )
+        exc.result = rejected
+        catalog.finish_run(run_id, status="failed", stats=rejected.to_dict(), error=exc.message)
+        raise
+    except BaseException as exc:
+        catalog.finish_run(run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if "validator" in locals():
+            validator.close()
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _validated(
+    validator: BatchValidator, batches: Iterator[RawBatch], *, threads: int
+) -> Iterator[ValidatedBatch]:
+    """Validate batches: the stateless part in threads, the stateful part in source order."""
+    if threads <= 1:
+        for batch in batches:
+            yield validator.validate(batch)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="lakeforge-validate") as pool:
+        pending: deque[Future[PreparedBatch]] = deque()
+        for batch in batches:
+            pending.append(pool.submit(validator.prepare, batch))
+            while len(pending) > threads:
+                yield validator.finish(pending.popleft().result())
+        while pending:
+            yield validator.finish(pending.popleft().result())
+
+
+def _validator(
+    ws: Workspace,
+    source: Source,
+    contract: Contract,
+    table: str,
+    mode: WriteMode,
+    store: DeltaStore,
+    run_id: str,
+) -> BatchValidator:
+    key_indexes = [KeyIndex(cols) for cols in contract.unique_keys()]
+    if mode == "append" and store.exists() and key_indexes:
+        needed = sorted({c for index in key_indexes for c in index.columns})
+        existing = pl.from_arrow(store.read(columns=needed))
+        assert isinstance(existing, pl.DataFrame)
+        for index in key_indexes:
+            index.seed(existing.select(index.columns))
+    parents: list[ParentKeys] = []
+    for fk in contract.foreign_keys:
+        if fk.ref_table == table:
+            continue  # self references are checked after the write, not row by row
+        try:
+            parent_store = ws.store(fk.ref_table)
+            parent_rows = parent_store.read(columns=fk.ref_columns)
+        except Exception as exc:
+            raise IngestError(
+                f"{fk.label()}: parent table `{fk.ref_table}` cannot be read ({exc}); "
+                "ingest the parent first",
+                table=table,
+            ) from None
+        keys = pl.from_arrow(parent_rows)
+        assert isinstance(keys, pl.DataFrame)
+        cast = {
+            ref: contract.column(col) for col, ref in zip(fk.columns, fk.ref_columns, strict=True)
+        }
+        keys = keys.with_columns(
+            pl.col(ref).cast(polars_type(col), strict=False) for ref, col in cast.items()
+        ).unique()
+        parents.append(ParentKeys(fk, keys))
+    read = getattr(source, "options", None)
+    null_values = list(read.null_values) if read is not None else [""]
+    trim = bool(read.trim) if read is not None else False
+    return BatchValidator(
+        contract,
+        source.columns(),
+        null_values=null_values,
+        trim=trim,
+        key_indexes=key_indexes,
+        parents=parents,
+        run_id=run_id,
+        source_uri=source.uri,
+        location_kind=source.location_kind,
+    )
+
+
+def _commit_quarantine(
+    ws: Workspace,
+    table: str,
+    validator: BatchValidator,
+    files: list[Path],
+    metadata: dict[str, str],
+) -> int | None:
+    if not files:
+        return None
+    store = ws.quarantine_store(table)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for path in files:
+            yield from pq.ParquetFile(path).iter_batches()
+
+    # quarantine columns are all text, so a changed contract only adds columns: merge them
+    return store.write(
+        batches(), schema=validator.qschema, mode="append", metadata=metadata, schema_mode="merge"
+    )
+
+
+def _finish_checks(
+    validator: BatchValidator, store: DeltaStore, contract: Contract
+) -> list[dict[str, Any]]:
+    results: list[CheckResult] = list(validator.results.values())
+    for check in contract.checks:
+        if isinstance(check, FreshnessCheck):
+            result = validator.results[check.label()]
+            newest = store.read(columns=[check.column]).column(0)
+            latest = pa.compute.max(newest).as_py()
+            if latest is None:
+                result.failed, result.detail = 1, "the table has no values"
+            else:
+                stamp = (
+                    latest
+                    if isinstance(latest, dt.datetime)
+                    else dt.datetime.combine(latest, dt.time.max)
+                )
+                if stamp.tzinfo is None:
+                    stamp = stamp.replace(tzinfo=dt.UTC)
+                age = (dt.datetime.now(dt.UTC) - stamp).total_seconds()
+                result.detail = f"newest value {latest} is {age / 3600:.1f} h old"
+                if age > check.max_age_seconds():
+                    result.failed = 1
+    for result in results:
+        if result.failed:
+            result.status = "failed" if result.severity == "error" else "warned"
+    return [r.as_dict() for r in results]

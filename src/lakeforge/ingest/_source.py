@@ -1,0 +1,108 @@
+"""The connector interface: every source yields raw batches with their source locations.
+
+Files, SQL queries, HTTP pulls and event streams all implement :class:`Source`, so the
+validation pipeline never knows where rows came from. A batch carries:
+
+* ``data``: the rows that could be split into the source's columns. Text formats give
+  strings; typed formats (Parquet, SQL, Excel) give their own Arrow types. The pipeline casts
+  both to the contract's types and quarantines what does not cast.
+* ``locations``: one int64 per row: the 1-based line in a file, or the 0-based row offset in a
+  query result or record stream (see ``Source.location_kind``).
+* ``row_errors``: one string per row, or None: a problem found while reading a row that could
+  still be split into columns (e.g. invalid UTF-8 bytes, replaced by U+FFFD in ``data``).
+* ``rejects``: records that could not be split into columns at all (wrong field count,
+  unparseable JSON), each with its location, reason and raw text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+
+__all__ = ["RawBatch", "RejectedRecord", "Source", "file_sha256"]
+
+LocationKind = Literal["line", "row", "offset", "record"]
+
+
+@dataclass(frozen=True)
+class RejectedRecord:
+    """A record that could not be split into columns."""
+
+    location: int
+    reason: str
+    raw: str
+
+
+@dataclass
+class RawBatch:
+    """Rows as read from a source, before casting and checks."""
+
+    data: pa.Table
+    locations: pa.Array
+    row_errors: pa.Array | None = None
+    rejects: list[RejectedRecord] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if len(self.locations) != self.data.num_rows:
+            raise ValueError("locations must have one entry per row")
+        if self.row_errors is not None and len(self.row_errors) != self.data.num_rows:
+            raise ValueError("row_errors must have one entry per row")
+
+    @property
+    def num_records(self) -> int:
+        """Rows plus rejected records: everything this batch read."""
+        return int(self.data.num_rows) + len(self.rejects)
+
+
+class Source(ABC):
+    """A place rows come from. Subclasses: files, SQL databases, HTTP APIs, event streams."""
+
+    #: "file", "sql", "http" or "stream"; recorded in the catalog and lineage.
+    kind: str = "file"
+    #: what ``RawBatch.locations`` count: file lines, result rows, offsets or records.
+    location_kind: LocationKind = "line"
+
+    @property
+    @abstractmethod
+    def uri(self) -> str:
+        """Where the rows come from, for lineage and messages (no passwords)."""
+
+    @abstractmethod
+    def columns(self) -> list[str]:
+        """The source's column names, in order."""
+
+    @abstractmethod
+    def batches(self) -> Iterator[RawBatch]:
+        """Yield the source's rows in batches, in source order."""
+
+    def fingerprint(self) -> str | None:
+        """A hash of the content for idempotent re-ingest, or None when it has none."""
+        return None
+
+    def describe_location(self, location: int) -> str:
+        """Human text for a location, e.g. ``orders.csv line 4,031``."""
+        return f"{self.uri} {self.location_kind} {location:,}"
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections or file handles."""
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def file_sha256(path: Path, *, chunk: int = 8 * 1024 * 1024) -> str:
+    """The SHA-256 of a file's bytes, read in chunks so memory stays flat."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,766 @@
+"""The check engine: casts a raw batch to its contract and splits it into good and bad rows.
+
+Every check becomes a vectorised boolean "this row fails" flag (polars expressions, DuckDB
+for SQL expressions); reasons are formatted only for the rows that fail, so a clean batch
+costs little more than the casts. Stateful checks (uniqueness across batches and against the
+existing table, foreign keys against parent tables) keep their state in :class:`KeyIndex`
+and :class:`ParentKeys`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from lakeforge.contracts import (
+    AllowedValuesCheck,
+    Column,
+    Contract,
+    ExpressionCheck,
+    ForeignKey,
+    RangeCheck,
+    RegexCheck,
+)
+from lakeforge.contracts._parse import arrow_type, cast_expr, type_noun
+from lakeforge.errors import ContractError
+from lakeforge.ingest._source import RawBatch
+
+__all__ = [
+    "QUARANTINE_META_COLUMNS",
+    "BatchValidator",
+    "CheckResult",
+    "KeyIndex",
+    "ParentKeys",
+    "PreparedBatch",
+    "ValidatedBatch",
+    "quarantine_schema",
+    "table_schema",
+]
+
+QUARANTINE_META_COLUMNS = (
+    "_run_id",
+    "_source",
+    "_location_kind",
+    "_location",
+    "_reasons",
+    "_raw",
+    "_quarantined_at",
+)
+_HASH_SEEDS = (0x5EED_1A4E, 0x0DDB_A11)
+_MAX_VALUE_CHARS = 60
+
+
+def table_schema(contract: Contract) -> pa.Schema:
+    """The Arrow schema of a contract's table."""
+    return pa.schema([pa.field(c.name, arrow_type(c)) for c in contract.columns])
+
+
+def quarantine_schema(contract: Contract) -> pa.Schema:
+    """Quarantine rows: where they came from, why they failed, and their raw values."""
+    meta = [
+        pa.field("_run_id", pa.string()),
+        pa.field("_source", pa.string()),
+        pa.field("_location_kind", pa.string()),
+        pa.field("_location", pa.int64()),
+        pa.field("_reasons", pa.list_(pa.string())),
+        pa.field("_raw", pa.string()),
+        pa.field("_quarantined_at", pa.timestamp("us", tz="UTC")),
+    ]
+    return pa.schema(meta + [pa.field(c.name, pa.string()) for c in contract.columns])
+
+
+@dataclass
+class CheckResult:
+    """How many rows one check failed, for the catalog and the report."""
+
+    name: str
+    kind: str
+    severity: str
+    failed: int = 0
+    status: str = "passed"
+    detail: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "severity": self.severity,
+            "failed": self.failed,
+            "status": self.status,
+        }
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+@dataclass
+class ValidatedBatch:
+    """The outcome of one batch: typed good rows and quarantine rows."""
+
+    good: pa.Table
+    bad: pa.Table
+    read: int
+
+
+@dataclass
+class PreparedBatch:
+    """A batch after the stateless checks, waiting for :meth:`BatchValidator.finish`."""
+
+    batch: RawBatch
+    raw: pl.DataFrame
+    flags: pl.DataFrame
+    locations: np.ndarray
+    fail_names: list[str]
+    bad_mask: np.ndarray
+    counts: dict[str, int]
+    hashes: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+class KeyIndex:
+    """Keys seen so far for one unique column set, as two independent 64-bit hashes.
+
+    A key is a duplicate only when both hashes match an earlier key (a false match needs a
+    128-bit collision). Memory is 24 bytes per key, whatever the row width.
+    """
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = list(columns)
+        self._h1 = np.empty(0, dtype=np.uint64)
+        self._h2 = np.empty(0, dtype=np.uint64)
+        self._where = np.empty(0, dtype=np.int64)  # first location; -1 = already in the table
+
+    def __len__(self) -> int:
+        return len(self._h1)
+
+    def seed(self, existing: pl.DataFrame) -> None:
+        """Add the keys already in the table (they are never quarantined, only collided with)."""
+        existing = existing.drop_nulls(self.columns)
+        if existing.height:
+            h1, h2, _ = self.hashes_of(existing, self.columns)
+            self._add(h1, h2, np.full(len(h1), -1, dtype=np.int64))
+
+    def _add(self, h1: np.ndarray, h2: np.ndarray, where: np.ndarray) -> None:
+        """Insert new keys keeping ``_h1`` sorted (an O(n) merge, not a re-sort)."""
+        if not len(h1):
+            return
+        order = np.argsort(h1)
+        h1, h2, where = h1[order], h2[order], where[order]
+        if not len(self._h1):
+            self._h1, self._h2, self._where = h1, h2, where
+            return
+        pos = np.searchsorted(self._h1, h1)
+        self._h1 = np.insert(self._h1, pos, h1)
+        self._h2 = np.insert(self._h2, pos, h2)
+        self._where = np.insert(self._where, pos, where)
+
+    @staticmethod
+    def hashes_of(
+        frame: pl.DataFrame, columns: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(h1, h2, has_null) for every row of ``frame`` (stateless, thread-safe)."""
+        hashed = frame.select(
+            pl.struct(columns).hash(_HASH_SEEDS[0]).alias("h1"),
+            pl.struct(columns).hash(_HASH_SEEDS[1]).alias("h2"),
+            pl.any_horizontal(pl.col(list(columns)).is_null()).alias("null"),
+        )
+        return hashed["h1"].to_numpy(), hashed["h2"].to_numpy(), hashed["null"].to_numpy()
+
+    def claim(self, frame: pl.DataFrame, locations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Register the batch's keys; return (is_duplicate, location of the first occurrence).
+
+        Rows with a null in any key column are never duplicates (SQL semantics). Within a
+        batch the first occurrence wins; later ones are duplicates of it.
+        """
+        h1, h2, has_null = self.hashes_of(frame, self.columns)
+        keep = np.flatnonzero(~has_null)
+        duplicate = np.zeros(frame.height, dtype=bool)
+        first = np.full(frame.height, -2, dtype=np.int64)
+        if len(keep):
+            d, f = self.claim_hashed(h1[keep], h2[keep], locations[keep])
+            duplicate[keep], first[keep] = d, f
+        return duplicate, first
+
+    def claim_hashed(
+        self, h1: np.ndarray, h2: np.ndarray, locs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`claim` for precomputed hashes of non-null keys."""
+        dup = np.zeros(len(h1), dtype=bool)
+        firsts = np.full(len(h1), -2, dtype=np.int64)
+        # against earlier batches and the table
+        if len(self._h1):
+            pos = np.searchsorted(self._h1, h1)
+            size = len(self._h1)
+            step = 0
+            while True:
+                probe = pos + step
+                inside = probe < size
+                probe = np.minimum(probe, size - 1)
+                same_h1 = inside & (self._h1[probe] == h1)
+                if not same_h1.any():
+                    break
+                hit = same_h1 & (self._h2[probe] == h2) & ~dup
+                dup |= hit
+                firsts[hit] = self._where[probe[hit]]
+                step += 1
+        # inside this batch: the first occurrence wins (stable sort keeps file order in ties)
+        order = np.argsort(h1, kind="stable")
+        s1, s2 = h1[order], h2[order]
+        same_prev = np.zeros(len(order), dtype=bool)
+        same_prev[1:] = (s1[1:] == s1[:-1]) & (s2[1:] == s2[:-1])
+        clash = np.zeros(len(order), dtype=bool)
+        clash[1:] = (s1[1:] == s1[:-1]) & (s2[1:] != s2[:-1])
+        if clash.any():  # equal h1, different h2: order by both so equal keys are adjacent
+            order = np.lexsort((np.arange(len(h1)), h2, h1))
+            s1, s2 = h1[order], h2[order]
+            same_prev[1:] = (s1[1:] == s1[:-1]) & (s2[1:] == s2[:-1])
+        run_head = order[np.maximum.accumulate(np.where(same_prev, 0, np.arange(len(order))))]
+        later = np.zeros(len(order), dtype=bool)
+        later[order] = same_prev
+        head_of = np.empty(len(order), dtype=np.int64)
+        head_of[order] = run_head
+        fresh = ~later & ~dup
+        # a later copy of a key that already existed is reported against the table/batch
+        inner = later & ~dup
+        firsts[inner] = np.where(dup[head_of[inner]], firsts[head_of[inner]], locs[head_of[inner]])
+        dup |= inner
+        self._add(h1[fresh], h2[fresh], locs[fresh])
+        return dup, firsts
+
+
+@dataclass
+class ParentKeys:
+    """The keys of a parent table, for one foreign key."""
+
+    foreign_key: ForeignKey
+    keys: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+    def missing(self, frame: pl.DataFrame) -> pl.Series:
+        """True where the row's foreign key is set and not found in the parent."""
+        cols = self.foreign_key.columns
+        any_null = frame.select(pl.any_horizontal(pl.col(cols).is_null())).to_series()
+        if len(cols) == 1:
+            found = frame[cols[0]].is_in(self.keys.to_series(0).implode())
+        else:
+            parent = self.keys.rename(dict(zip(self.keys.columns, cols, strict=True)))
+            parent = parent.unique().with_columns(pl.lit(True).alias("__found"))
+            joined = frame.select(cols).join(parent, on=cols, how="left", maintain_order="left")
+            found = joined["__found"].fill_null(False)
+        return (~any_null) & (~found)
+
+
+def _short(expr: pl.Expr) -> pl.Expr:
+    text = expr.cast(pl.String)
+    return (
+        pl.when(text.str.len_chars() > _MAX_VALUE_CHARS)
+        .then(text.str.slice(0, _MAX_VALUE_CHARS) + pl.lit("…"))
+        .otherwise(text)
+    )
+
+
+def _msg(*parts: str | pl.Expr) -> pl.Expr:
+    """Concatenate literal text and value expressions into one message."""
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in parts])
+
+
+def _literal(value: Any, column: Column) -> Any:
+    """A check bound converted to the column's Python type (dates from ISO text)."""
+    if isinstance(value, str) and column.type == "date":
+        return dt.date.fromisoformat(value)
+    if isinstance(value, str) and column.type == "timestamp":
+        stamp = dt.datetime.fromisoformat(value)
+        return stamp if column.timezone else stamp.replace(tzinfo=None)
+    return value
+
+
+class BatchValidator:
+    """Validates batches from one source against one contract.
+
+    Args:
+        contract: the table's contract.
+        source_columns: the source's column names.
+        null_values: raw tokens that mean "missing" in text sources.
+        key_indexes: one per unique key set (seeded with the table's keys for appends).
+        parents: one per foreign key, with the parent table's keys.
+        run_id, source_uri, location_kind: stamped on quarantine rows.
+    """
+
+    def __init__(
+        self,
+        contract: Contract,
+        source_columns: Sequence[str],
+        *,
+        null_values: Sequence[str] = ("",),
+        trim: bool = False,
+        key_indexes: Sequence[KeyIndex] = (),
+        parents: Sequence[ParentKeys] = (),
+        run_id: str = "",
+        source_uri: str = "",
+        location_kind: str = "line",
+    ) -> None:
+        self.contract = contract
+        self.source_columns = list(source_columns)
+        self.mapping = self._map_columns(contract, self.source_columns)
+        self.null_values = list(null_values)
+        self.trim = trim
+        self.key_indexes = list(key_indexes)
+        self.parents = list(parents)
+        self.run_id = run_id
+        self.source_uri = source_uri
+        self.location_kind = location_kind
+        self.schema = table_schema(contract)
+        self.qschema = quarantine_schema(contract)
+        self.results = self._make_results()
+        self.read = 0
+        self.written = 0
+        self.quarantined = 0
+        self._local = threading.local()
+        self._connections: list[duckdb.DuckDBPyConnection] = []
+        self._lock = threading.Lock()
+
+    # -- setup -----------------------------------------------------------------------------
+    @property
+    def _expressions(self) -> list[ExpressionCheck]:
+        return [c for c in self.contract.checks if isinstance(c, ExpressionCheck)]
+
+    @staticmethod
+    def _map_columns(contract: Contract, source_columns: list[str]) -> dict[str, int]:
+        """Contract column -> source column position (-1: absent, read as null).
+
+        Matches ``source_name`` (which may be empty, for a nameless column), then the name,
+        then case-insensitively. Positions, not names, so empty or repeated source names work.
+        """
+        exact: dict[str, int] = {}
+        folded: dict[str, int] = {}
+        for i, name in enumerate(source_columns):
+            exact.setdefault(name, i)
+            folded.setdefault(name.casefold().strip(), i)
+        mapping: dict[str, int] = {}
+        missing: list[str] = []
+        for col in contract.columns:
+            wanted = col.source_name if col.source_name is not None else col.name
+            if wanted in exact:
+                mapping[col.name] = exact[wanted]
+            elif wanted.casefold().strip() in folded:
+                mapping[col.name] = folded[wanted.casefold().strip()]
+            elif col.nullable:
+                mapping[col.name] = -1
+            else:
+                missing.append(wanted or "(unnamed)")
+        problems = [f"required column `{m}` is not in the source" for m in missing]
+        used = set(mapping.values())
+        extra = [name or "(unnamed)" for i, name in enumerate(source_columns) if i not in used]
+        if extra and not contract.allow_extra_columns:
+            problems.append(
+                f"the source has columns the contract does not declare: {', '.join(extra)} "
+                "(add them to the contract, or set allow_extra_columns: true to ignore them)"
+            )
+        if problems:
+            raise ContractError(
+                f"the source does not match contract `{contract.table}`",
+                table=contract.table,
+                problems=problems,
+            )
+        return mapping
+
+    def _make_results(self) -> dict[str, CheckResult]:
+        results: dict[str, CheckResult] = {
+            "parse": CheckResult("parse", "parse", "error"),
+        }
+        for col in self.contract.columns:
+            results[f"type({col.name})"] = CheckResult(f"type({col.name})", "type", "error")
+            if not col.nullable or col.name in self.contract.primary_key:
+                name = f"not_null({col.name})"
+                results[name] = CheckResult(name, "not_null", "error")
+        for check in self.contract.checks:
+            results[check.label()] = CheckResult(check.label(), check.type, check.severity)
+        for index in self.key_indexes:
+            name = f"unique({', '.join(index.columns)})"
+            results.setdefault(name, CheckResult(name, "unique", "error"))
+        for parent in self.parents:
+            fk = parent.foreign_key
+            results[fk.label()] = CheckResult(fk.label(), "foreign_key", fk.severity)
+        return results
+
+    # -- per batch -------------------------------------------------------------------------
+    def validate(self, batch: RawBatch) -> ValidatedBatch:
+        """Cast and check one batch; update counters and check results."""
+        return self.finish(self.prepare(batch))
+
+    def prepare(self, batch: RawBatch) -> PreparedBatch:
+        """The stateless part of validation (casts, row checks, key hashes).
+
+        Safe to run for several batches at once in threads; :meth:`finish` must then be called
+        for each prepared batch in source order.
+        """
+        n = batch.data.num_rows
+        locations = batch.locations.to_numpy(zero_copy_only=False).astype(np.int64)
+        raw = self._raw_frame(batch.data)
+        typed, fail_exprs = self._typed(raw)
+        flags = raw.with_columns(typed).with_columns(fail_exprs)
+        fail_names = [name for name, _ in self._fail_messages()]
+        if batch.row_errors is not None:
+            errors = pl.Series("__f_parse", batch.row_errors, dtype=pl.String)
+            flags = flags.with_columns(
+                errors.is_not_null().alias("__f_parse"), errors.alias("__parse_msg")
+            )
+            fail_names = ["__f_parse", *fail_names]
+        flags = self._expression_flags(flags)
+        fail_names += [f"__f_expr{i}" for i in range(len(self._expressions))]
+        flags = self._foreign_key_flags(flags)
+        fail_names += [f"__f_fk{i}" for i in range(len(self.parents))]
+        error_flags = [f for f in fail_names if self._severity(f) == "error"]
+        bad_mask = (
+            flags.select(pl.any_horizontal(error_flags)).to_series().to_numpy()
+            if error_flags
+            else np.zeros(n, dtype=bool)
+        )
+        counts = flags.select(pl.col(fail_names).sum()).row(0) if fail_names and n else ()
+        hashes = [KeyIndex.hashes_of(flags, index.columns) for index in self.key_indexes]
+        return PreparedBatch(
+            batch,
+            raw,
+            flags,
+            locations,
+            fail_names,
+            bad_mask,
+            dict(zip(fail_names, counts, strict=False)),
+            hashes,
+        )
+
+    def finish(self, prepared: PreparedBatch) -> ValidatedBatch:
+        """The stateful part: uniqueness across batches, counters, quarantine rows."""
+        batch, raw, flags = prepared.batch, prepared.raw, prepared.flags
+        locations, bad_mask = prepared.locations, prepared.bad_mask
+        fail_names = list(prepared.fail_names)
+        n = raw.height
+        for name, count in prepared.counts.items():
+            if count:
+                self._result_for(name).failed += int(count)
+        # uniqueness only among rows that would otherwise be written
+        dup_info: list[tuple[str, np.ndarray, np.ndarray]] = []
+        for i, index in enumerate(self.key_indexes):
+            h1, h2, has_null = prepared.hashes[i]
+            candidate = ~bad_mask & ~has_null
+            keep = np.flatnonzero(candidate)
+            dup = np.zeros(n, dtype=bool)
+            first = np.full(n, -2, dtype=np.int64)
+            if len(keep) == n:
+                dup, first = index.claim_hashed(h1, h2, locations)
+            elif len(keep):
+                d, f = index.claim_hashed(h1[keep], h2[keep], locations[keep])
+                dup[keep] = d
+                first[keep] = f
+            if dup.any():
+                self._result_for(f"__f_unique{i}").failed += int(dup.sum())
+                bad_mask = bad_mask | dup
+            dup_info.append((f"__f_unique{i}", dup, first))
+        if bad_mask.any():
+            for name, dup, first in dup_info:
+                flags = flags.with_columns(pl.Series(name, dup), pl.Series(name + "_first", first))
+            fail_names += [name for name, _, _ in dup_info]
+
+        typed_frame = flags.select(self.contract.column_names)
+        if bad_mask.any():
+            typed_frame = typed_frame.filter(pl.Series(~bad_mask))
+        good = typed_frame.to_arrow()
+        good = good.cast(self.schema) if good.schema != self.schema else good
+        bad = self._quarantine_rows(raw, flags, np.flatnonzero(bad_mask), locations, fail_names)
+        if batch.rejects:
+            bad = pa.concat_tables([bad, self._rejected_rows(batch)])
+            self.results["parse"].failed += len(batch.rejects)
+        self.read += batch.num_records
+        self.written += good.num_rows
+        self.quarantined += bad.num_rows
+        return ValidatedBatch(good, bad, batch.num_records)
+
+    def _raw_frame(self, data: pa.Table) -> pl.DataFrame:
+        """Source columns (by position) renamed to contract names, null tokens applied."""
+        if data.column_names != self.source_columns and sorted(data.column_names) == sorted(
+            self.source_columns
+        ):
+            data = data.select(self.source_columns)
+        positional = data.rename_columns([f"__s{i}" for i in range(data.num_columns)])
+        for i, source_field in enumerate(positional.schema):
+            if pa.types.is_nested(source_field.type):  # lists / structs arrive as JSON text
+                texts = [
+                    None if v is None else json.dumps(v, default=str)
+                    for v in positional.column(i).to_pylist()
+                ]
+                positional = positional.set_column(
+                    i, source_field.name, pa.array(texts, pa.string())
+                )
+        raw = pl.from_arrow(positional)
+        assert isinstance(raw, pl.DataFrame)
+        exprs: list[pl.Expr] = []
+        for col in self.contract.columns:
+            position = self.mapping[col.name]
+            if position < 0:
+                exprs.append(pl.lit(None, dtype=pl.String).alias(col.name))
+                continue
+            source = f"__s{position}"
+            expr = pl.col(source)
+            if raw.schema[source] == pl.String:
+                if self.trim:
+                    expr = expr.str.strip_chars()
+                if self.null_values:
+                    expr = pl.when(expr.is_in(self.null_values)).then(None).otherwise(expr)
+            exprs.append(expr.alias(col.name))
+        return raw.select(exprs)
+
+    def _typed(self, raw: pl.DataFrame) -> tuple[list[pl.Expr], list[pl.Expr]]:
+        typed: list[pl.Expr] = []
+        for col in self.contract.columns:
+            typed.append(cast_expr(col.name, col, raw.schema[col.name]).alias(f"__t_{col.name}"))
+        fails: list[pl.Expr] = []
+        for col in self.contract.columns:
+            t = pl.col(f"__t_{col.name}")
+            fails.append(
+                (pl.col(col.name).is_not_null() & t.is_null()).alias(f"__f_type_{col.name}")
+            )
+            if not col.nullable or col.name in self.contract.primary_key:
+                fails.append((pl.col(col.name).is_null()).alias(f"__f_null_{col.name}"))
+        for i, check in enumerate(self.contract.checks):
+            expr = self._check_fail(check)
+            if expr is not None:
+                fails.append(expr.alias(f"__f_check{i}"))
+        # typed values replace the raw ones under the contract names (raw kept as __r_)
+        renames = [pl.col(c.name).alias(f"__r_{c.name}") for c in self.contract.columns]
+        finals = [pl.col(f"__t_{c.name}").alias(c.name) for c in self.contract.columns]
+        return typed, [*fails, *renames, *finals]
+
+    def _check_fail(self, check: Any) -> pl.Expr | None:
+        if isinstance(check, RangeCheck):
+            column = self.contract.column(check.column)
+            t = pl.col(f"__t_{check.column}")
+            fail = pl.lit(False)
+            if check.min is not None:
+                low = _literal(check.min, column)
+                fail = fail | (t < low if check.min_inclusive else t <= low)
+            if check.max is not None:
+                high = _literal(check.max, column)
+                fail = fail | (t > high if check.max_inclusive else t >= high)
+            return fail.fill_null(False)
+        if isinstance(check, AllowedValuesCheck):
+            column = self.contract.column(check.column)
+            values = [_literal(v, column) for v in check.values]
+            t = pl.col(f"__t_{check.column}")
+            return (t.is_not_null() & ~t.is_in(values)).fill_null(False)
+        if isinstance(check, RegexCheck):
+            t = pl.col(f"__t_{check.column}").cast(pl.String)
+            return (t.is_not_null() & ~t.str.contains(f"^(?:{check.pattern})$")).fill_null(False)
+        return None  # unique / expression / freshness are handled elsewhere
+
+    def _fail_messages(self) -> list[tuple[str, pl.Expr]]:
+        """(flag column, message expression) for every vectorised check, in report order."""
+        out: list[tuple[str, pl.Expr]] = []
+        for col in self.contract.columns:
+            raw = _short(pl.col(f"__r_{col.name}"))
+            noun = type_noun(col.type)
+            hint = f" (format {col.format})" if col.format else ""
+            out.append(
+                (
+                    f"__f_type_{col.name}",
+                    _msg(f"{col.name}: '", raw, f"' is not a {noun}{hint}"),
+                )
+            )
+            if not col.nullable or col.name in self.contract.primary_key:
+                out.append(
+                    (
+                        f"__f_null_{col.name}",
+                        pl.lit(f"{col.name}: missing value (the column is required)"),
+                    )
+                )
+        for i, check in enumerate(self.contract.checks):
+            name = f"__f_check{i}"
+            if isinstance(check, RangeCheck):
+                bounds = []
+                if check.min is not None:
+                    bounds.append(f"{'>=' if check.min_inclusive else '>'} {check.min}")
+                if check.max is not None:
+                    bounds.append(f"{'<=' if check.max_inclusive else '<'} {check.max}")
+                msg = _msg(
+                    f"{check.column}: ",
+                    _short(pl.col(check.column)),
+                    f" is out of range (must be {' and '.join(bounds)})",
+                )
+                out.append((name, msg))
+            elif isinstance(check, AllowedValuesCheck):
+                shown = ", ".join(map(str, check.values[:10]))
+                more = ", ..." if len(check.values) > 10 else ""
+                out.append(
+                    (
+                        name,
+                        _msg(
+                            f"{check.column}: '",
+                            _short(pl.col(check.column)),
+                            f"' is not an allowed value ({shown}{more})",
+                        ),
+                    )
+                )
+            elif isinstance(check, RegexCheck):
+                out.append(
+                    (
+                        name,
+                        _msg(
+                            f"{check.column}: '",
+                            _short(pl.col(check.column)),
+                            f"' does not match /{check.pattern}/",
+                        ),
+                    )
+                )
+        return out
+
+    def _severity(self, flag: str) -> str:
+        return self._result_for(flag).severity
+
+    def _result_for(self, flag: str) -> CheckResult:
+        if flag == "__f_parse":
+            return self.results["parse"]
+        if flag.startswith("__f_type_"):
+            return self.results[f"type({flag.removeprefix('__f_type_')})"]
+        if flag.startswith("__f_null_"):
+            return self.results[f"not_null({flag.removeprefix('__f_null_')})"]
+        if flag.startswith("__f_check"):
+            return self.results[self.contract.checks[int(flag.removeprefix("__f_check"))].label()]
+        if flag.startswith("__f_expr"):
+            return self.results[self._expressions[int(flag.removeprefix("__f_expr"))].label()]
+        if flag.startswith("__f_fk"):
+            return self.results[self.parents[int(flag.removeprefix("__f_fk"))].foreign_key.label()]
+        index = self.key_indexes[int(flag.removeprefix("__f_unique"))]
+        return self.results[f"unique({', '.join(index.columns)})"]
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        """One DuckDB connection per thread (connections are not shared across threads)."""
+        con: duckdb.DuckDBPyConnection | None = getattr(self._local, "con", None)
+        if con is None:
+            con = duckdb.connect(config={"threads": 1})
+            con.execute("SET enable_external_access=false")
+            self._local.con = con
+            with self._lock:
+                self._connections.append(con)
+        return con
+
+    def _expression_flags(self, flags: pl.DataFrame) -> pl.DataFrame:
+        if not self._expressions:
+            return flags
+        con = self._connection()
+        typed = flags.select(self.contract.column_names).to_arrow()
+        con.register("batch", typed)
+        try:
+            for i, check in enumerate(self._expressions):
+                try:
+                    result = con.sql(
+                        f"SELECT NOT coalesce(({check.sql}), TRUE) AS f FROM batch"
+                    ).to_arrow_table()
+                except duckdb.Error as exc:
+                    raise ContractError(
+                        f"check {check.label()} is not a valid SQL expression: {exc}",
+                        table=self.contract.table,
+                    ) from None
+                flags = flags.with_columns(
+                    pl.Series(f"__f_expr{i}", result.column(0).to_numpy(zero_copy_only=False))
+                )
+        finally:
+            con.unregister("batch")
+        return flags
+
+    def _foreign_key_flags(self, flags: pl.DataFrame) -> pl.DataFrame:
+        for i, parent in enumerate(self.parents):
+            missing = parent.missing(flags.select(parent.foreign_key.columns))
+            flags = flags.with_columns(missing.alias(f"__f_fk{i}"))
+        return flags
+
+    def _quarantine_rows(
+        self,
+        raw: pl.DataFrame,
+        flags: pl.DataFrame,
+        rows: np.ndarray,
+        locations: np.ndarray,
+        fail_names: list[str],
+    ) -> pa.Table:
+        if not len(rows):
+            return self.qschema.empty_table()
+        sub = flags[rows]
+        messages = dict(self._fail_messages())
+        parts: list[pl.Expr] = []
+        for name in fail_names:
+            if name == "__f_parse":
+                msg: pl.Expr = pl.col("__parse_msg")
+            elif name.startswith("__f_expr"):
+                check = self._expressions[int(name.removeprefix("__f_expr"))]
+                msg = pl.lit(f"fails {check.label()}")
+            elif name.startswith("__f_fk"):
+                fk = self.parents[int(name.removeprefix("__f_fk"))].foreign_key
+                key = pl.concat_str([_short(pl.col(c)) for c in fk.columns], separator=", ")
+                msg = _msg(
+                    f"({', '.join(fk.columns)}) = (",
+                    key,
+                    f") not found in {fk.ref_table}.{', '.join(fk.ref_columns)}",
+                )
+            elif name.startswith("__f_unique"):
+                index = self.key_indexes[int(name.removeprefix("__f_unique"))]
+                key = pl.concat_str([_short(pl.col(c)) for c in index.columns], separator=", ")
+                first = pl.col(name + "_first")
+                where = (
+                    pl.when(first == -1)
+                    .then(pl.lit("already in the table"))
+                    .otherwise(_msg(f"first at {self.location_kind} ", first.cast(pl.String)))
+                )
+                msg = _msg(f"duplicate key ({', '.join(index.columns)}) = (", key, "), ", where)
+            else:
+                msg = messages[name]
+            if self._severity(name) == "warn":
+                msg = pl.lit("warning: ") + msg
+            parts.append(pl.when(pl.col(name)).then(msg))
+        reasons = sub.select(pl.concat_list(parts).list.drop_nulls().alias("_reasons"))
+        now = dt.datetime.now(dt.UTC)
+        out = pl.DataFrame(
+            {
+                "_run_id": [self.run_id] * len(rows),
+                "_source": [self.source_uri] * len(rows),
+                "_location_kind": [self.location_kind] * len(rows),
+                "_location": locations[rows],
+            }
+        ).with_columns(
+            reasons["_reasons"],
+            pl.lit(None, dtype=pl.String).alias("_raw"),
+            pl.lit(now)
+            .dt.replace_time_zone("UTC")
+            .cast(pl.Datetime("us", "UTC"))
+            .alias("_quarantined_at"),
+            *[pl.Series(c, sub[f"__r_{c}"].cast(pl.String)) for c in self.contract.column_names],
+        )
+        return out.to_arrow().cast(self.qschema)
+
+    def _rejected_rows(self, batch: RawBatch) -> pa.Table:
+        n = len(batch.rejects)
+        now = dt.datetime.now(dt.UTC)
+        columns: dict[str, Any] = {
+            "_run_id": [self.run_id] * n,
+            "_source": [self.source_uri] * n,
+            "_location_kind": [self.location_kind] * n,
+            "_location": [r.location for r in batch.rejects],
+            "_reasons": [[r.reason] for r in batch.rejects],
+            "_raw": [r.raw for r in batch.rejects],
+            "_quarantined_at": [now] * n,
+        }
+        for name in self.contract.column_names:
+            columns[name] = [None] * n
+        return pa.table(columns, schema=self.qschema)
+
+    def close(self) -> None:
+        """Release the SQL connections used for expression checks."""
+        with self._lock:
+            for con in self._connections:
+                con.close()
+            self._connections.clear()

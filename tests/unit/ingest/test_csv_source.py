@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lakeforge.contracts import ReadOptions
+from lakeforge.errors import SourceError
+from lakeforge.ingest._csv import CsvSource
+
+MESSY = (
+    b"\xef\xbb\xbfa,b,c\r\n"  # 1: BOM + header
+    b"1,2,3\r\n"  # 2
+    b'"x\ny",1,2\r\n'  # 3-4: a quoted field with a newline
+    b"4,5\r\n"  # 5: too few fields
+    b"\r\n"  # 6: blank
+    b"6,\xff,\r\n"  # 7: invalid UTF-8
+    b"7,8,9,10\r\n"  # 8: too many fields
+    b',"",\r\n'  # 9
+    b"last,1,2"  # 10: no final newline
+)
+
+
+def _read_all(
+    source: CsvSource,
+) -> tuple[list[dict[str, str]], list[int], list[int], list[str | None]]:
+    rows: list[dict[str, str]] = []
+    lines: list[int] = []
+    rejects: list[int] = []
+    errors: list[str | None] = []
+    for batch in source.batches():
+        rows += batch.data.to_pylist()
+        lines += batch.locations.to_pylist()
+        rejects += [r.location for r in batch.rejects]
+        errors += (
+            batch.row_errors.to_pylist()
+            if batch.row_errors is not None
+            else [None] * batch.data.num_rows
+        )
+    return rows, lines, rejects, errors
+
+
+def test_every_record_keeps_its_physical_line(tmp_path: Path) -> None:
+    # Setup
+    path = tmp_path / "messy.csv"
+    path.write_bytes(MESSY)
+    # Run
+    rows, lines, rejects, errors = _read_all(CsvSource(path, threads=1))
+    # Assert
+    assert [r["a"] for r in rows] == ["1", "x\ny", "6", "", "last"]
+    assert lines == [2, 3, 7, 9, 10]
+    assert sorted(rejects) == [5, 8]
+    assert errors[2] is not None and "UTF-8" in errors[2]
+    assert rows[2]["b"] == "\ufffd"
+    assert sum(e is not None for e in errors) == 1
+
+
+@pytest.mark.parametrize("chunk_bytes", [8, 13, 64, 1 << 20])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_chunking_never_changes_the_result(tmp_path: Path, chunk_bytes: int, threads: int) -> None:
+    path = tmp_path / "messy.csv"
+    path.write_bytes(MESSY * 1)
+    expected = _read_all(CsvSource(path, threads=1))
+    got = _read_all(CsvSource(path, chunk_bytes=chunk_bytes, threads=threads))
+    assert got[0] == expected[0]
+    assert got[1] == expected[1]
+    assert sorted(got[2]) == sorted(expected[2])
+
+
+def test_reject_reason_names_field_counts(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("a,b\n1,2\n1,2,3\n")
+    batch = next(CsvSource(path).batches())
+    assert batch.rejects[0].reason.startswith("row has 3 fields, expected 2")
+    assert batch.rejects[0].raw == "1,2,3"
+    assert batch.rejects[0].location == 3
+
+
+def test_latin1_pipe_without_header(tmp_path: Path) -> None:
+    path = tmp_path / "u.item"
+    path.write_bytes("1|Café (1995)|x\n2|Señor|y\n".encode("latin-1"))
+    source = CsvSource(path, ReadOptions(delimiter="|", header=False, encoding="latin-1"))
+    rows, lines, _, _ = _read_all(source)
+    assert source.columns() == ["column_1", "column_2", "column_3"]
+    assert rows[0]["column_2"] == "Café (1995)"
+    assert lines == [1, 2]
+
+
+def test_given_column_names_for_headerless_file(tmp_path: Path) -> None:
+    path = tmp_path / "a.data"
+    path.write_text("39, State-gov, 77516\n50, ?, 83311\n")
+    source = CsvSource(path, ReadOptions(header=False), column_names=["age", "work", "fnlwgt"])
+    rows, _, _, _ = _read_all(source)
+    assert rows[1] == {"age": "50", "work": " ?", "fnlwgt": " 83311"}
+
+
+def test_skip_rows_and_header_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("# exported 2024\n# by shop\nid,v\n1,a\n2,b\n")
+    source = CsvSource(path, ReadOptions(skip_rows=2))
+    _, lines, _, _ = _read_all(source)
+    assert source.columns() == ["id", "v"]
+    assert lines == [4, 5]
+
+
+def test_utf16_is_refused_with_advice(tmp_path: Path) -> None:
+    path = tmp_path / "w.csv"
+    path.write_bytes("a,b\n1,2\n".encode("utf-16"))
+    with pytest.raises(SourceError, match="convert to UTF-8"):
+        CsvSource(path, ReadOptions(encoding="utf-16"))
+
+
+def test_missing_file_is_a_source_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="file not found"):
+        CsvSource(tmp_path / "nope.csv")
+
+
+def test_fingerprint_is_content_hash(tmp_path: Path) -> None:
+    one, two = tmp_path / "1.csv", tmp_path / "2.csv"
+    one.write_text("a\n1\n")
+    two.write_text("a\n1\n")
+    assert CsvSource(one).fingerprint() == CsvSource(two).fingerprint()
+    two.write_text("a\n2\n")
+    assert CsvSource(one).fingerprint() != CsvSource(two).fingerprint()
