@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["ingest", "simulator"]
+BENCHMARKS = ["ingest", "simulator", "service"]
 
 
 def main() -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from lakeforge.contracts import ReadOptions
 from lakeforge.errors import LakeforgeError
 from lakeforge.workspace import Workspace
 
-__all__ = ["REAL_DATASETS", "RealDataset", "run_demo"]
+__all__ = ["REAL_DATASETS", "RealDataset", "create_demo_users", "run_demo"]
 
 
 @dataclass(frozen=True)
@@ -96,32 +95,20 @@ def run_demo(
     return ws
 
 
-def _step(console: Console, label: str, action: Callable[[], Any]) -> Any:
-    with console.status(label):
-        return action()
-
-
 def _simulated(
     ws: Workspace, root: Path, *, preset: str, dirty: float, seed: int, console: Console
 ) -> None:
-    try:
-        from lakeforge.synth.simulator import RetailConfig, simulate_retail
-    except ImportError:
-        console.print("[yellow]the retail simulator is not available; skipping simulated data")
-        return
+    from lakeforge.synth.simulator import RetailConfig, simulate_retail_into
+
     config = RetailConfig.preset(preset).model_copy(update={"seed": seed})
-    world = root / "world"
-    console.print(f"simulating a {preset} retail business (seed {seed}, {dirty:.0%} dirty rows)...")
-    result = simulate_retail(world, config, dirty=dirty, progress=True)
-    for table in result.table_order:
-        contract = result.contracts[table]
-        path = result.paths[table]
-        outcome = _step(
-            console,
-            f"ingesting {table}...",
-            lambda p=path, t=table, c=contract: ws.ingest(p, table=t, contract=c),
-        )
+    console.print(
+        f"simulating a {preset} retail business (seed {seed}, {dirty:.0%} faulty fact rows) "
+        "and ingesting it through its contracts..."
+    )
+    result = simulate_retail_into(ws.root, config, dirty=dirty, out=root / "world")
+    for outcome in result.ingested.values():
         _report(console, outcome)
+    console.print(f"  ground truth kept apart in {result.out / 'truth'}")
 
 
 def _real(ws: Workspace, console: Console) -> None:
@@ -135,9 +122,8 @@ def _real(ws: Workspace, console: Console) -> None:
         if not path.is_file():
             continue
         try:
-            outcome = _step(
-                console, f"ingesting {item.table}...", lambda p=path, i=item: _ingest_real(ws, p, i)
-            )
+            with console.status(f"ingesting {item.table}..."):
+                outcome = _ingest_real(ws, path, item)
         except LakeforgeError as exc:
             console.print(f"[red]{item.table}: {exc}")
             continue
@@ -156,10 +142,11 @@ def _ingest_real(ws: Workspace, path: Path, item: RealDataset) -> Any:
 
 
 def _report(console: Console, outcome: Any) -> None:
-    mark = "[green]ok[/]" if not outcome.rows_quarantined else "[yellow]ok[/]"
+    data = outcome if isinstance(outcome, dict) else outcome.to_dict()
+    mark = "[green]ok[/]" if not data["rows_quarantined"] else "[yellow]ok[/]"
     console.print(
-        f"  {mark} {outcome.table:<22} {outcome.rows_read:>10,} read = "
-        f"{outcome.rows_written:>10,} written + {outcome.rows_quarantined:>6,} quarantined"
+        f"  {mark} {data['table']:<22} {data['rows_read']:>10,} read = "
+        f"{data['rows_written']:>10,} written + {data['rows_quarantined']:>7,} quarantined"
     )
 
 
@@ -197,3 +184,14 @@ def _summary(ws: Workspace, console: Console, seconds: float) -> None:
         ]
     for hint in hints:
         console.print(f"  [bold]{hint}[/]")
+
+
+def create_demo_users(ws: Workspace) -> dict[str, str]:
+    """An admin and an analyst (PII masked) with fresh tokens, for the dashboard and API."""
+    from lakeforge.serve import create_user
+
+    tokens: dict[str, str] = {}
+    for name, role in (("admin", "admin"), ("analyst", "analyst")):
+        _, token = create_user(ws.catalog, name, role=role)
+        tokens[name] = token
+    return tokens

@@ -13,8 +13,9 @@ import datetime as dt
 import hashlib
 import os
 import shutil
+import socket
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -408,16 +409,33 @@ class Workspace:
         ``as_of`` takes a version (one table), ``{"orders": 3}``, ``"orders=3"`` or a
         timestamp. Quarantines are readable as ``quarantine.<table>``.
         """
+        return self.query_engine().run(sql, as_of=as_of, limit=limit)
+
+    def query_engine(
+        self,
+        *,
+        quarantine: bool = True,
+        masked_columns: Mapping[str, Mapping[str, str]] | None = None,
+        strict: bool = False,
+    ) -> QueryEngine:
+        """A query engine over every table (and quarantine), optionally masked and strict.
+
+        ``masked_columns`` maps a table (or ``quarantine.<table>``) to ``{column: SQL
+        expression}`` replacing those columns; see :class:`lakeforge.lake.QueryEngine`.
+        """
         names = [t.name for t in self.catalog.list_tables()]
-        with_quarantine = [n for n in names if self.quarantine_store(n).exists()]
-        engine = QueryEngine(
+        with_quarantine = (
+            [n for n in names if self.quarantine_store(n).exists()] if quarantine else []
+        )
+        return QueryEngine(
             self._dataset_for,
             names,
             quarantine=with_quarantine,
             memory_limit=self.settings.query.memory_limit,
             threads=self.settings.query.threads,
+            masked_columns=masked_columns,
+            strict=strict,
         )
-        return engine.run(sql, as_of=as_of, limit=limit)
 
     def _dataset_for(
         self, name: str, version: int | None, when: dt.datetime | None, quarantine: bool
@@ -469,6 +487,7 @@ class Workspace:
 
         Returns how many versions were recovered.
         """
+        self._close_interrupted_runs(table)
         store = self.store(table)
         if not store.exists() or self.catalog.get_table(table) is None:
             return 0
@@ -513,12 +532,40 @@ class Workspace:
             recovered += 1
         return recovered
 
+    def _close_interrupted_runs(self, table: str) -> None:
+        """Mark runs whose process died (killed ingests) as failed and drop their staging."""
+        host = socket.gethostname()
+        for run in self.catalog.list_runs(table=table, kind="ingest"):
+            params = run.params or {}
+            pid = params.get("pid")
+            if run.status != "running" or params.get("host") != host or not pid:
+                continue
+            if _process_alive(int(pid)):
+                continue
+            self.catalog.finish_run(
+                run.run_id,
+                status="failed",
+                error=f"interrupted: process {pid} ended before the run finished; "
+                "the table was left at its previous version",
+            )
+            shutil.rmtree(self.state_dir / "staging" / run.run_id, ignore_errors=True)
+
     def drop(self, table: str) -> None:
         """Delete a table, its quarantine and its catalog entries (lineage and audit stay)."""
         store = self.store(table)
         self.catalog.drop_table(table)
         shutil.rmtree(store.path, ignore_errors=True)
         shutil.rmtree(self.quarantine_store(table).path, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _looks_delimited(path: Path) -> bool:

@@ -40,6 +40,7 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_REJECTED = 3
 
 WorkspaceOpt = Annotated[
@@ -60,8 +61,17 @@ def _fail(exc: LakeforgeError, as_json: bool, code: int = EXIT_ERROR) -> NoRetur
     if as_json:
         out.print_json(json.dumps({"error": exc.to_dict()}))
     else:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _usage_error(message: str, as_json: bool) -> NoReturn:
+    """A bad option value: exit 2, as a JSON error under ``--json``."""
+    if as_json:
+        out.print_json(json.dumps({"error": {"code": "usage_error", "message": message}}))
+    else:
+        err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_USAGE)
 
 
 def _run(as_json: bool, action: Callable[[], T]) -> T:
@@ -233,8 +243,7 @@ def ingest(
 ) -> None:
     """Validate a source against its contract and write it; bad rows go to quarantine."""
     if mode not in ("append", "overwrite", "merge"):
-        err.print(f"--mode must be append, overwrite or merge, not {mode!r}")
-        raise typer.Exit(2)
+        _usage_error(f"--mode must be append, overwrite or merge, not {mode!r}", as_json)
     ws = _run(as_json, lambda: Workspace.open(workspace))
     options = _read_options(fmt, delimiter, encoding, no_header, null, sheet)
     show_progress = not as_json and err.is_terminal
@@ -417,10 +426,11 @@ def query(
     as_json: JsonOpt = False,
 ) -> None:
     """Run read-only SQL (DuckDB) over the lake."""
+    if output_format not in ("table", "csv", "json", "parquet"):
+        _usage_error(
+            f"--format must be table, csv, json or parquet, not {output_format!r}", as_json
+        )
     fmt = "json" if as_json else output_format
-    if fmt not in ("table", "csv", "json", "parquet"):
-        err.print(f"--format must be table, csv, json or parquet, not {fmt!r}")
-        raise typer.Exit(2)
     with _run(as_json, lambda: Workspace.open(workspace)) as ws:
         result = _run(as_json, lambda: ws.query(sql, as_of=as_of, limit=limit))
     _emit(result, fmt, output)
@@ -467,6 +477,10 @@ def quarantine(
     as_json: JsonOpt = False,
 ) -> None:
     """Rejected rows, each with its reasons and source location."""
+    if output_format not in ("table", "csv", "json", "parquet"):
+        _usage_error(
+            f"--format must be table, csv, json or parquet, not {output_format!r}", as_json
+        )
     with _run(as_json, lambda: Workspace.open(workspace)) as ws:
         rows = _run(as_json, lambda: ws.table(table).quarantine(run_id=run))
     total = rows.num_rows
@@ -511,6 +525,10 @@ def lineage(
     as_json: JsonOpt = False,
 ) -> None:
     """Where a table's data came from and where it goes."""
+    if direction not in ("upstream", "downstream", "both"):
+        _usage_error(
+            f"--direction must be upstream, downstream or both, not {direction!r}", as_json
+        )
     with _run(as_json, lambda: Workspace.open(workspace)) as ws:
         graph = _run(as_json, lambda: ws.lineage(table, direction=direction))
     if as_json:
@@ -543,12 +561,50 @@ def demo(
     ] = "small",
     dirty: Annotated[float, typer.Option(help="Share of faulty rows injected.")] = 0.01,
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the API and dashboard at the end.")
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port for the service.")] = 8000,
 ) -> None:
-    """Build a demo lakehouse end to end (the main job behind `make demo`)."""
-    from lakeforge.demo import run_demo
+    """Build a demo lakehouse end to end, then serve it (the main job behind `make demo`)."""
+    from lakeforge.demo import create_demo_users, run_demo
 
     ws = _run(False, lambda: run_demo(path, preset=preset, dirty=dirty, seed=seed, console=out))
+    tokens = create_demo_users(ws)
+    root = ws.root
     ws.close()
+    out.print("\nsign in to the dashboard with one of these tokens (shown once):")
+    for name, token in tokens.items():
+        out.print(f"  {name:<8} {token}")
+    if not serve_after:
+        out.print(f"serve it any time with: [bold]lakeforge serve -w {root}[/]")
+        return
+    from lakeforge.config import get_settings
+    from lakeforge.serve import serve as run_server
+
+    settings = get_settings()
+    chosen = _free_port(port)
+    settings = settings.model_copy(
+        update={"serve": settings.serve.model_copy(update={"host": "127.0.0.1", "port": chosen})}
+    )
+    out.print(
+        f"\n[bold green]open http://127.0.0.1:{chosen}/[/] (dashboard), "
+        f"http://127.0.0.1:{chosen}/docs (API); Ctrl-C stops the server"
+    )
+    run_server(root, settings)
+
+
+def _free_port(preferred: int) -> int:
+    import socket
+
+    for candidate in (preferred, *range(preferred + 1, preferred + 50)):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return int(candidate)
+    return preferred
 
 
 def _register_optional() -> None:

@@ -305,9 +305,13 @@ class Contract(_Strict):
 
     # -- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """A plain dict without defaults, as written to YAML."""
+        """A plain dict without defaults, as written to YAML.
+
+        Only defaults are left out, not every None: ``read.quote_char: null`` (no quoting)
+        differs from the default ``"`` and must survive the round trip.
+        """
         return (
-            self.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+            self.model_dump(mode="json", exclude_defaults=True)
             | {
                 "table": self.table,
                 "columns": [c.model_dump(mode="json", exclude_defaults=True) for c in self.columns],

@@ -102,7 +102,7 @@ def arrow_type(column: Column) -> pa.DataType:
     """The Arrow type a column is written to Delta as."""
     kind = column.type
     mapping: dict[str, pa.DataType] = {
-        "string": pa.string(),
+        "string": pa.large_string(),  # what polars produces: no copy on write
         "integer": pa.int64(),
         "float": pa.float64(),
         "boolean": pa.bool_(),

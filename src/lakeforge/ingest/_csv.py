@@ -13,9 +13,10 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,11 @@ class CsvSource(Source):
                     yield pending.pop(0).result()
             for future in pending:
                 yield future.result()
+
+    def tasks(self) -> Iterator[Callable[[], RawBatch]]:
+        """One parse task per chunk (the pipeline runs them in its thread pool)."""
+        for chunk in self._chunks():
+            yield partial(self._parse, chunk)
 
     # -- header ----------------------------------------------------------------------------
     def _read_header(self) -> None:

@@ -14,7 +14,10 @@ The flow (see docs/architecture.md):
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import os
 import shutil
+import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -140,9 +143,6 @@ def run_ingest(
             )
 
     contract_version = catalog.save_contract(table, contract.to_yaml(), contract.fingerprint())
-    catalog.register_table(
-        table, layer=layer or contract.layer, path=str(store.path), description=contract.description
-    )
     run_id = catalog.start_run(
         "ingest",
         table=table,
@@ -150,7 +150,13 @@ def run_ingest(
         source_hash=fingerprint,
         mode=mode,
         user=user,
-        params={"force": force, "max_reject_rate": max_reject_rate, "key": key},
+        params={
+            "force": force,
+            "max_reject_rate": max_reject_rate,
+            "key": key,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+        },
     )
     staging = ws.staging_dir(run_id)
     try:
@@ -165,8 +171,29 @@ def run_ingest(
                 raised.append(exc)
                 raise
 
+        outcomes = _validated(validator, source.tasks(), threads=ws.ingest_threads)
+        primed: list[ValidatedBatch] = []
+        for outcome in outcomes:  # look ahead to the first batch that read something
+            primed.append(outcome)
+            if outcome.read:
+                break
+        if mode != "overwrite" and store.exists() and validator.read == 0:
+            message = f"{source.uri} has no rows (no new rows since the last pull); nothing to do"
+            catalog.finish_run(run_id, status="skipped", stats={"message": message})
+            return IngestResult(
+                table=table,
+                status="skipped",
+                run_id=run_id,
+                version=store.version(),
+                mode=mode,
+                source=source.uri,
+                source_hash=fingerprint,
+                duration_s=time.perf_counter() - started,
+                message=message,
+            )
+
         def validated_batches() -> Iterator[pa.RecordBatch]:
-            for outcome in _validated(validator, source.batches(), threads=ws.ingest_threads):
+            for outcome in itertools.chain(primed, outcomes):
                 if outcome.bad.num_rows:
                     path = staging / f"quarantine-{len(quarantine_files):05d}.parquet"
                     pq.write_table(outcome.bad, path)
@@ -179,10 +206,11 @@ def run_ingest(
                 raise RejectedDataError(
                     f"{validator.quarantined:,} of {validator.read:,} rows "
                     f"({rate:.1%}) failed checks, above the allowed {max_reject_rate:.1%}; "
-                    f"nothing was written to `{table}`. See the reasons with "
-                    f"`lakeforge quarantine {table} --run {run_id}` after fixing, or raise "
-                    "--max-reject-rate",
+                    f"nothing was written to `{table}`. Fix the source, or raise "
+                    "--max-reject-rate to keep the good rows and quarantine the rest. "
+                    "First problems:",
                     table=table,
+                    problems=_first_problems(quarantine_files),
                 )
 
         metadata = {
@@ -206,6 +234,12 @@ def run_ingest(
             raise IngestError(
                 f"writing `{table}` failed; the table is unchanged: {exc}", table=table
             ) from exc
+        catalog.register_table(
+            table,
+            layer=layer or contract.layer,
+            path=str(store.path),
+            description=contract.description,
+        )
         quarantine_version = _commit_quarantine(ws, table, validator, quarantine_files, metadata)
         checks = _finish_checks(validator, store, contract)
         duration = time.perf_counter() - started
@@ -261,7 +295,7 @@ def run_ingest(
             source=source.uri,
             source_hash=fingerprint,
             duration_s=time.perf_counter() - started,
-            checks=[r.as_dict() for r in validator.results.values()],
+            checks=_statuses(list(validator.results.values())),
             message=exc.message,
         )
         exc.result = rejected
@@ -274,20 +308,30 @@ def run_ingest(
         if "validator" in locals():
             validator.close()
         shutil.rmtree(staging, ignore_errors=True)
+        if not store.exists():  # a first write that never committed leaves only data files
+            shutil.rmtree(store.path, ignore_errors=True)
 
 
 def _validated(
-    validator: BatchValidator, batches: Iterator[RawBatch], *, threads: int
+    validator: BatchValidator, tasks: Iterator[Callable[[], RawBatch]], *, threads: int
 ) -> Iterator[ValidatedBatch]:
-    """Validate batches: the stateless part in threads, the stateful part in source order."""
+    """Read and check batches; the stateful part runs in source order on this thread.
+
+    Parsing and the stateless checks run in a thread pool; uniqueness, counters and
+    quarantine rows are finished in source order on the calling thread.
+    """
     if threads <= 1:
-        for batch in batches:
-            yield validator.validate(batch)
+        for task in tasks:
+            yield validator.validate(task())
         return
-    with ThreadPoolExecutor(threads, thread_name_prefix="lakeforge-validate") as pool:
+
+    def read_and_prepare(task: Callable[[], RawBatch]) -> PreparedBatch:
+        return validator.prepare(task())
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="lakeforge-ingest") as pool:
         pending: deque[Future[PreparedBatch]] = deque()
-        for batch in batches:
-            pending.append(pool.submit(validator.prepare, batch))
+        for task in tasks:
+            pending.append(pool.submit(read_and_prepare, task))
             while len(pending) > threads:
                 yield validator.finish(pending.popleft().result())
         while pending:
@@ -392,7 +436,27 @@ def _finish_checks(
                 result.detail = f"newest value {latest} is {age / 3600:.1f} h old"
                 if age > check.max_age_seconds():
                     result.failed = 1
+    return _statuses(results)
+
+
+def _statuses(results: list[CheckResult]) -> list[dict[str, Any]]:
+    """Check results with their final status: failed (errors), warned, or passed."""
     for result in results:
         if result.failed:
             result.status = "failed" if result.severity == "error" else "warned"
     return [r.as_dict() for r in results]
+
+
+def _first_problems(files: list[Path], limit: int = 5) -> list[str]:
+    """The first quarantined rows' locations and reasons, for an error message."""
+    problems: list[str] = []
+    for path in files:
+        for row in pq.read_table(
+            path, columns=["_location_kind", "_location", "_reasons"]
+        ).to_pylist():
+            problems.append(
+                f"{row['_location_kind']} {row['_location']:,}: {'; '.join(row['_reasons'])}"
+            )
+            if len(problems) >= limit:
+                return problems
+    return problems

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -81,6 +82,15 @@ class Source(ABC):
     def batches(self) -> Iterator[RawBatch]:
         """Yield the source's rows in batches, in source order."""
 
+    def tasks(self) -> Iterator[Callable[[], RawBatch]]:
+        """Batches as deferred work, in source order, for sources that parse in parallel.
+
+        The pipeline runs each task (and the stateless checks on its batch) in a thread
+        pool. The default wraps :meth:`batches`; a file source yields one task per chunk.
+        """
+        for batch in self.batches():
+            yield partial(_identity, batch)
+
     def fingerprint(self) -> str | None:
         """A hash of the content for idempotent re-ingest, or None when it has none."""
         return None
@@ -97,6 +107,10 @@ class Source(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _identity(batch: RawBatch) -> RawBatch:
+    return batch
 
 
 def file_sha256(path: Path, *, chunk: int = 8 * 1024 * 1024) -> str:

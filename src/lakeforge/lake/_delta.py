@@ -16,6 +16,11 @@ from lakeforge.errors import TableNotFoundError
 
 __all__ = ["DeltaStore", "WriteMode"]
 
+# No pre-buffering: its read cache can outlive a scan (DuckDB stops reading early).
+_PARQUET = pads.ParquetFileFormat(
+    default_fragment_scan_options=pads.ParquetFragmentScanOptions(pre_buffer=False)
+)
+
 WriteMode = Literal["append", "overwrite", "merge"]
 
 
@@ -67,8 +72,27 @@ class DeltaStore:
     def dataset(
         self, version: int | None = None, *, as_of: dt.datetime | None = None
     ) -> pads.Dataset:
-        """A lazy Arrow dataset (DuckDB scans it with projection and filter pushdown)."""
-        return self.delta(version, as_of=as_of).to_pyarrow_dataset()
+        """A lazy Arrow dataset of one snapshot (DuckDB scans it with pushdown).
+
+        Plain local tables (no partitions, deletion vectors or column mapping: what Lakeforge
+        writes) are read straight from the snapshot's Parquet files with pyarrow's native
+        filesystem. deltalake's own dataset reads through a Python filesystem whose buffers
+        can be released on an Arrow IO thread after the interpreter has finalised, aborting
+        the process at exit; it is kept only for tables that need it.
+        """
+        table = self.delta(version, as_of=as_of)
+        plain = (
+            table.protocol().min_reader_version <= 1
+            and not table.metadata().partition_columns
+            and "://" not in self.uri
+        )
+        if not plain:
+            return table.to_pyarrow_dataset()
+        schema = pa.schema(table.schema().to_arrow())
+        files = table.file_uris()
+        if not files:
+            return pads.dataset(schema.empty_table())
+        return pads.dataset(files, schema=schema, format=_PARQUET)
 
     def read(
         self,

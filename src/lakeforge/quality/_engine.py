@@ -150,18 +150,12 @@ class KeyIndex:
             self._add(h1, h2, np.full(len(h1), -1, dtype=np.int64))
 
     def _add(self, h1: np.ndarray, h2: np.ndarray, where: np.ndarray) -> None:
-        """Insert new keys keeping ``_h1`` sorted (an O(n) merge, not a re-sort)."""
+        """Insert unsorted keys (used to seed the index with the table's keys)."""
         if not len(h1):
             return
         order = np.argsort(h1)
         h1, h2, where = h1[order], h2[order], where[order]
-        if not len(self._h1):
-            self._h1, self._h2, self._where = h1, h2, where
-            return
-        pos = np.searchsorted(self._h1, h1)
-        self._h1 = np.insert(self._h1, pos, h1)
-        self._h2 = np.insert(self._h2, pos, h2)
-        self._where = np.insert(self._where, pos, where)
+        self._insert(np.searchsorted(self._h1, h1), h1, h2, where)
 
     @staticmethod
     def hashes_of(
@@ -193,48 +187,75 @@ class KeyIndex:
     def claim_hashed(
         self, h1: np.ndarray, h2: np.ndarray, locs: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`claim` for precomputed hashes of non-null keys."""
-        dup = np.zeros(len(h1), dtype=bool)
-        firsts = np.full(len(h1), -2, dtype=np.int64)
-        # against earlier batches and the table
-        if len(self._h1):
-            pos = np.searchsorted(self._h1, h1)
-            size = len(self._h1)
+        """:meth:`claim` for precomputed hashes of non-null keys.
+
+        One sort of the batch's hashes serves three purposes: finding duplicates inside the
+        batch (equal neighbours), probing the seen keys with sorted queries (cache friendly),
+        and merging the new keys into the sorted index without a re-sort.
+        """
+        m = len(h1)
+        dup = np.zeros(m, dtype=bool)
+        firsts = np.full(m, -2, dtype=np.int64)
+        if not m:
+            return dup, firsts
+        order = np.argsort(h1, kind="stable")  # stable: file order inside equal hashes
+        s1, s2 = h1[order], h2[order]
+        if m > 1 and bool(np.any((s1[1:] == s1[:-1]) & (s2[1:] != s2[:-1]))):
+            # equal h1, different h2 (a 64-bit collision): order by both so keys are adjacent
+            order = np.lexsort((np.arange(m), h2, h1))
+            s1, s2 = h1[order], h2[order]
+        same_prev = np.zeros(m, dtype=bool)
+        same_prev[1:] = (s1[1:] == s1[:-1]) & (s2[1:] == s2[:-1])
+        s_locs = locs[order]
+        s_dup = np.zeros(m, dtype=bool)
+        s_first = np.full(m, -2, dtype=np.int64)
+        # against earlier batches and the table (sorted queries)
+        size = len(self._h1)
+        pos = np.searchsorted(self._h1, s1) if size else np.zeros(m, dtype=np.int64)
+        if size:
             step = 0
             while True:
                 probe = pos + step
                 inside = probe < size
                 probe = np.minimum(probe, size - 1)
-                same_h1 = inside & (self._h1[probe] == h1)
+                same_h1 = inside & (self._h1[probe] == s1)
                 if not same_h1.any():
                     break
-                hit = same_h1 & (self._h2[probe] == h2) & ~dup
-                dup |= hit
-                firsts[hit] = self._where[probe[hit]]
+                hit = same_h1 & (self._h2[probe] == s2) & ~s_dup
+                s_dup |= hit
+                s_first[hit] = self._where[probe[hit]]
                 step += 1
-        # inside this batch: the first occurrence wins (stable sort keeps file order in ties)
-        order = np.argsort(h1, kind="stable")
-        s1, s2 = h1[order], h2[order]
-        same_prev = np.zeros(len(order), dtype=bool)
-        same_prev[1:] = (s1[1:] == s1[:-1]) & (s2[1:] == s2[:-1])
-        clash = np.zeros(len(order), dtype=bool)
-        clash[1:] = (s1[1:] == s1[:-1]) & (s2[1:] != s2[:-1])
-        if clash.any():  # equal h1, different h2: order by both so equal keys are adjacent
-            order = np.lexsort((np.arange(len(h1)), h2, h1))
-            s1, s2 = h1[order], h2[order]
-            same_prev[1:] = (s1[1:] == s1[:-1]) & (s2[1:] == s2[:-1])
-        run_head = order[np.maximum.accumulate(np.where(same_prev, 0, np.arange(len(order))))]
-        later = np.zeros(len(order), dtype=bool)
-        later[order] = same_prev
-        head_of = np.empty(len(order), dtype=np.int64)
-        head_of[order] = run_head
-        fresh = ~later & ~dup
-        # a later copy of a key that already existed is reported against the table/batch
-        inner = later & ~dup
-        firsts[inner] = np.where(dup[head_of[inner]], firsts[head_of[inner]], locs[head_of[inner]])
-        dup |= inner
-        self._add(h1[fresh], h2[fresh], locs[fresh])
+        # inside this batch: later copies point at the run's head (its first occurrence)
+        head = np.maximum.accumulate(np.where(same_prev, 0, np.arange(m)))
+        later = same_prev & ~s_dup[head]
+        s_first[later] = s_locs[head[later]]
+        also_known = same_prev & s_dup[head]  # head already in the table/earlier batch
+        s_first[also_known] = s_first[head[also_known]]
+        s_dup |= same_prev
+        fresh = ~s_dup
+        if fresh.any():
+            self._insert(pos[fresh], s1[fresh], s2[fresh], s_locs[fresh])
+        dup[order] = s_dup
+        firsts[order] = s_first
         return dup, firsts
+
+    def _insert(self, pos: np.ndarray, h1: np.ndarray, h2: np.ndarray, where: np.ndarray) -> None:
+        """Insert sorted keys at their searchsorted positions (keeps ``_h1`` sorted)."""
+        if not len(self._h1):
+            self._h1, self._h2, self._where = h1.copy(), h2.copy(), where.copy()
+            return
+        # pos is non-decreasing, so the new keys land at pos + 0, 1, 2, ...: an O(n) merge
+        total = len(self._h1) + len(h1)
+        slots = pos + np.arange(len(h1))
+        old = np.ones(total, dtype=bool)
+        old[slots] = False
+        merged: list[np.ndarray] = []
+        for current, new in ((self._h1, h1), (self._h2, h2), (self._where, where)):
+            out = np.empty(total, dtype=current.dtype)
+            out[slots] = new
+            out[old] = current
+            merged.append(out)
+        self._h1, self._h2, self._where = merged
 
 
 @dataclass

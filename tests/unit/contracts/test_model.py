@@ -74,6 +74,22 @@ def test_yaml_leaves_out_defaults() -> None:
     assert data == {"table": "t", "columns": [{"name": "a"}]}
 
 
+def test_yaml_keeps_a_none_that_is_not_the_default() -> None:
+    # Setup: a file read without a quote character (stray quotes inside tab-separated text)
+    contract = Contract(
+        table="t",
+        columns=[Column(name="a")],
+        read=ReadOptions(format="csv", delimiter="\t", quote_char=None),
+    )
+
+    # Run
+    again = Contract.from_yaml(contract.to_yaml())
+
+    # Assert
+    assert again.read.quote_char is None
+    assert again == contract
+
+
 def test_every_problem_is_reported_at_once() -> None:
     # Setup
     data = {

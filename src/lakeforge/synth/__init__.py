@@ -1,0 +1,1 @@
+"""Synthetic data: synthesizers, multi-table synthesis, the retail world simulator, evaluation."""
