@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 PYTEST_WORKERS ?= auto
+DEMO_ARGS ?=
 
 .PHONY: demo test bench lint format clean venv venv-dev venv-bench vendor-js
 
@@ -32,7 +33,7 @@ venv-dev: $(VENV)/.installed-dev
 venv-bench: $(VENV)/.installed-bench
 
 demo: venv
-	$(BIN)/lakeforge demo
+	$(BIN)/lakeforge demo $(DEMO_ARGS)
 
 test: venv-dev
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
