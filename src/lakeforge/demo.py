@@ -172,7 +172,7 @@ def _summary(ws: Workspace, console: Console, seconds: float) -> None:
         hints += [
             f"lakeforge quarantine daily_sales -w {rel}",
             f"lakeforge show daily_sales -w {rel}",
-            f'lakeforge query "select store_id, sum(units) as units from daily_sales '
+            f'lakeforge query "select store_id, sum(units_sold) as units from daily_sales '
             f'group by 1 order by 2 desc" -w {rel}',
             f"lakeforge lineage order_items -w {rel}",
         ]

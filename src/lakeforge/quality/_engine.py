@@ -41,6 +41,7 @@ __all__ = [
     "KeyIndex",
     "ParentKeys",
     "PreparedBatch",
+    "SortedKeys",
     "ValidatedBatch",
     "quarantine_schema",
     "table_schema",
@@ -113,6 +114,18 @@ class ValidatedBatch:
 
 
 @dataclass
+class SortedKeys:
+    """A batch's candidate keys, sorted by hash, with their in-batch duplicate runs."""
+
+    order: np.ndarray
+    s1: np.ndarray
+    s2: np.ndarray
+    s_locs: np.ndarray
+    same_prev: np.ndarray
+    head: np.ndarray
+
+
+@dataclass
 class PreparedBatch:
     """A batch after the stateless checks, waiting for :meth:`BatchValidator.finish`."""
 
@@ -123,7 +136,9 @@ class PreparedBatch:
     fail_names: list[str]
     bad_mask: np.ndarray
     counts: dict[str, int]
-    hashes: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+    keys: list[tuple[np.ndarray, SortedKeys]]  # per key index: candidate rows, sorted keys
+    good: pa.Table  # rows that passed the row checks, typed (uniqueness still to apply)
+    good_rows: np.ndarray  # their positions in the batch
 
 
 class KeyIndex:
@@ -135,12 +150,12 @@ class KeyIndex:
 
     def __init__(self, columns: Sequence[str]) -> None:
         self.columns = list(columns)
-        self._h1 = np.empty(0, dtype=np.uint64)
-        self._h2 = np.empty(0, dtype=np.uint64)
-        self._where = np.empty(0, dtype=np.int64)  # first location; -1 = already in the table
+        # sorted runs of (h1, h2, first location; -1 = already in the table), newest last,
+        # merged like a log-structured tree so each key is copied O(log n) times in all
+        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def __len__(self) -> int:
-        return len(self._h1)
+        return sum(len(run[0]) for run in self._runs)
 
     def seed(self, existing: pl.DataFrame) -> None:
         """Add the keys already in the table (they are never quarantined, only collided with)."""
@@ -150,12 +165,11 @@ class KeyIndex:
             self._add(h1, h2, np.full(len(h1), -1, dtype=np.int64))
 
     def _add(self, h1: np.ndarray, h2: np.ndarray, where: np.ndarray) -> None:
-        """Insert unsorted keys (used to seed the index with the table's keys)."""
+        """Add unsorted keys as a run (used to seed the index with the table's keys)."""
         if not len(h1):
             return
         order = np.argsort(h1)
-        h1, h2, where = h1[order], h2[order], where[order]
-        self._insert(np.searchsorted(self._h1, h1), h1, h2, where)
+        self._add_run(h1[order], h2[order], where[order])
 
     @staticmethod
     def hashes_of(
@@ -187,17 +201,18 @@ class KeyIndex:
     def claim_hashed(
         self, h1: np.ndarray, h2: np.ndarray, locs: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`claim` for precomputed hashes of non-null keys.
+        """:meth:`claim` for precomputed hashes of non-null keys."""
+        return self.claim_sorted(self.sort_batch(h1, h2, locs))
 
-        One sort of the batch's hashes serves three purposes: finding duplicates inside the
-        batch (equal neighbours), probing the seen keys with sorted queries (cache friendly),
-        and merging the new keys into the sorted index without a re-sort.
+    @staticmethod
+    def sort_batch(h1: np.ndarray, h2: np.ndarray, locs: np.ndarray) -> SortedKeys:
+        """Sort a batch's key hashes and find its internal duplicates (stateless).
+
+        One sort serves three purposes: duplicates inside the batch are equal neighbours, the
+        seen keys are probed with sorted queries (cache friendly), and new keys merge into the
+        sorted index without a re-sort.
         """
         m = len(h1)
-        dup = np.zeros(m, dtype=bool)
-        firsts = np.full(m, -2, dtype=np.int64)
-        if not m:
-            return dup, firsts
         order = np.argsort(h1, kind="stable")  # stable: file order inside equal hashes
         s1, s2 = h1[order], h2[order]
         if m > 1 and bool(np.any((s1[1:] == s1[:-1]) & (s2[1:] != s2[:-1]))):
@@ -205,57 +220,76 @@ class KeyIndex:
             order = np.lexsort((np.arange(m), h2, h1))
             s1, s2 = h1[order], h2[order]
         same_prev = np.zeros(m, dtype=bool)
-        same_prev[1:] = (s1[1:] == s1[:-1]) & (s2[1:] == s2[:-1])
-        s_locs = locs[order]
+        if m > 1:
+            same_prev[1:] = (s1[1:] == s1[:-1]) & (s2[1:] == s2[:-1])
+        head = np.maximum.accumulate(np.where(same_prev, 0, np.arange(m))) if m else order
+        return SortedKeys(order, s1, s2, locs[order], same_prev, head)
+
+    def claim_sorted(self, keys: SortedKeys) -> tuple[np.ndarray, np.ndarray]:
+        """Probe the seen keys with a sorted batch and add its new keys (stateful)."""
+        m = len(keys.order)
+        dup = np.zeros(m, dtype=bool)
+        firsts = np.full(m, -2, dtype=np.int64)
+        if not m:
+            return dup, firsts
+        s1, s2, s_locs = keys.s1, keys.s2, keys.s_locs
         s_dup = np.zeros(m, dtype=bool)
         s_first = np.full(m, -2, dtype=np.int64)
-        # against earlier batches and the table (sorted queries)
-        size = len(self._h1)
-        pos = np.searchsorted(self._h1, s1) if size else np.zeros(m, dtype=np.int64)
-        if size:
+        for r1, r2, rwhere in self._runs:
+            size = len(r1)
+            pos = np.searchsorted(r1, s1)
             step = 0
             while True:
                 probe = pos + step
                 inside = probe < size
                 probe = np.minimum(probe, size - 1)
-                same_h1 = inside & (self._h1[probe] == s1)
+                same_h1 = inside & (r1[probe] == s1)
                 if not same_h1.any():
                     break
-                hit = same_h1 & (self._h2[probe] == s2) & ~s_dup
+                hit = same_h1 & (r2[probe] == s2) & ~s_dup
                 s_dup |= hit
-                s_first[hit] = self._where[probe[hit]]
+                s_first[hit] = rwhere[probe[hit]]
                 step += 1
         # inside this batch: later copies point at the run's head (its first occurrence)
-        head = np.maximum.accumulate(np.where(same_prev, 0, np.arange(m)))
+        same_prev, head = keys.same_prev, keys.head
         later = same_prev & ~s_dup[head]
         s_first[later] = s_locs[head[later]]
-        also_known = same_prev & s_dup[head]  # head already in the table/earlier batch
+        also_known = same_prev & s_dup[head]  # head already in the table or an earlier batch
         s_first[also_known] = s_first[head[also_known]]
         s_dup |= same_prev
         fresh = ~s_dup
         if fresh.any():
-            self._insert(pos[fresh], s1[fresh], s2[fresh], s_locs[fresh])
-        dup[order] = s_dup
-        firsts[order] = s_first
+            self._add_run(s1[fresh], s2[fresh], s_locs[fresh])
+        dup[keys.order] = s_dup
+        firsts[keys.order] = s_first
         return dup, firsts
 
-    def _insert(self, pos: np.ndarray, h1: np.ndarray, h2: np.ndarray, where: np.ndarray) -> None:
-        """Insert sorted keys at their searchsorted positions (keeps ``_h1`` sorted)."""
-        if not len(self._h1):
-            self._h1, self._h2, self._where = h1.copy(), h2.copy(), where.copy()
-            return
-        # pos is non-decreasing, so the new keys land at pos + 0, 1, 2, ...: an O(n) merge
-        total = len(self._h1) + len(h1)
-        slots = pos + np.arange(len(h1))
-        old = np.ones(total, dtype=bool)
-        old[slots] = False
-        merged: list[np.ndarray] = []
-        for current, new in ((self._h1, h1), (self._h2, h2), (self._where, where)):
-            out = np.empty(total, dtype=current.dtype)
-            out[slots] = new
-            out[old] = current
-            merged.append(out)
-        self._h1, self._h2, self._where = merged
+    def _add_run(self, h1: np.ndarray, h2: np.ndarray, where: np.ndarray) -> None:
+        """Add a sorted run; merge neighbours while the newer one is not much smaller."""
+        self._runs.append((h1, h2, where))
+        while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
+            newer = self._runs.pop()
+            older = self._runs.pop()
+            self._runs.append(_merge_runs(older, newer))
+
+
+def _merge_runs(
+    older: tuple[np.ndarray, np.ndarray, np.ndarray],
+    newer: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge two sorted runs in O(n): each new key lands at its searchsorted slot + offset."""
+    pos = np.searchsorted(older[0], newer[0])
+    total = len(older[0]) + len(newer[0])
+    slots = pos + np.arange(len(newer[0]))
+    from_older = np.ones(total, dtype=bool)
+    from_older[slots] = False
+    merged: list[np.ndarray] = []
+    for old, new in zip(older, newer, strict=True):
+        out = np.empty(total, dtype=old.dtype)
+        out[slots] = new
+        out[from_older] = old
+        merged.append(out)
+    return merged[0], merged[1], merged[2]
 
 
 @dataclass
@@ -446,7 +480,23 @@ class BatchValidator:
             else np.zeros(n, dtype=bool)
         )
         counts = flags.select(pl.col(fail_names).sum()).row(0) if fail_names and n else ()
-        hashes = [KeyIndex.hashes_of(flags, index.columns) for index in self.key_indexes]
+        keys: list[tuple[np.ndarray, SortedKeys]] = []
+        for index in self.key_indexes:
+            h1, h2, has_null = KeyIndex.hashes_of(flags, index.columns)
+            candidates = np.flatnonzero(~bad_mask & ~has_null)
+            if len(candidates) == n:
+                sorted_keys = KeyIndex.sort_batch(h1, h2, locations)
+            else:
+                sorted_keys = KeyIndex.sort_batch(
+                    h1[candidates], h2[candidates], locations[candidates]
+                )
+            keys.append((candidates, sorted_keys))
+        typed_frame = flags.select(self.contract.column_names)
+        good_rows = np.flatnonzero(~bad_mask)
+        if len(good_rows) != n:
+            typed_frame = typed_frame.filter(pl.Series(~bad_mask))
+        good = typed_frame.to_arrow()
+        good = good.cast(self.schema) if good.schema != self.schema else good
         return PreparedBatch(
             batch,
             raw,
@@ -455,7 +505,9 @@ class BatchValidator:
             fail_names,
             bad_mask,
             dict(zip(fail_names, counts, strict=False)),
-            hashes,
+            keys,
+            good,
+            good_rows,
         )
 
     def finish(self, prepared: PreparedBatch) -> ValidatedBatch:
@@ -470,17 +522,15 @@ class BatchValidator:
         # uniqueness only among rows that would otherwise be written
         dup_info: list[tuple[str, np.ndarray, np.ndarray]] = []
         for i, index in enumerate(self.key_indexes):
-            h1, h2, has_null = prepared.hashes[i]
-            candidate = ~bad_mask & ~has_null
-            keep = np.flatnonzero(candidate)
+            candidates, sorted_keys = prepared.keys[i]
             dup = np.zeros(n, dtype=bool)
             first = np.full(n, -2, dtype=np.int64)
-            if len(keep) == n:
-                dup, first = index.claim_hashed(h1, h2, locations)
-            elif len(keep):
-                d, f = index.claim_hashed(h1[keep], h2[keep], locations[keep])
-                dup[keep] = d
-                first[keep] = f
+            if len(candidates) == n:
+                dup, first = index.claim_sorted(sorted_keys)
+            elif len(candidates):
+                d, f = index.claim_sorted(sorted_keys)
+                dup[candidates] = d
+                first[candidates] = f
             if dup.any():
                 self._result_for(f"__f_unique{i}").failed += int(dup.sum())
                 bad_mask = bad_mask | dup
@@ -490,11 +540,9 @@ class BatchValidator:
                 flags = flags.with_columns(pl.Series(name, dup), pl.Series(name + "_first", first))
             fail_names += [name for name, _, _ in dup_info]
 
-        typed_frame = flags.select(self.contract.column_names)
-        if bad_mask.any():
-            typed_frame = typed_frame.filter(pl.Series(~bad_mask))
-        good = typed_frame.to_arrow()
-        good = good.cast(self.schema) if good.schema != self.schema else good
+        good = prepared.good
+        if len(prepared.good_rows) and bad_mask[prepared.good_rows].any():  # duplicates found
+            good = good.filter(pa.array(~bad_mask[prepared.good_rows]))
         bad = self._quarantine_rows(raw, flags, np.flatnonzero(bad_mask), locations, fail_names)
         if batch.rejects:
             bad = pa.concat_tables([bad, self._rejected_rows(batch)])
