@@ -378,6 +378,11 @@ class BatchValidator:
         self.read = 0
         self.written = 0
         self.quarantined = 0
+        self._messages = dict(self._fail_messages())
+        self._message_names = list(self._messages)
+        self._typed_by_schema: dict[
+            tuple[tuple[str, pl.DataType], ...], tuple[list[pl.Expr], list[pl.Expr]]
+        ] = {}
         self._local = threading.local()
         self._connections: list[duckdb.DuckDBPyConnection] = []
         self._lock = threading.Lock()
@@ -460,9 +465,9 @@ class BatchValidator:
         n = batch.data.num_rows
         locations = batch.locations.to_numpy(zero_copy_only=False).astype(np.int64)
         raw = self._raw_frame(batch.data)
-        typed, fail_exprs = self._typed(raw)
+        typed, fail_exprs = self._typed_cached(raw)
         flags = raw.with_columns(typed).with_columns(fail_exprs)
-        fail_names = [name for name, _ in self._fail_messages()]
+        fail_names = list(self._message_names)
         if batch.row_errors is not None:
             errors = pl.Series("__f_parse", batch.row_errors, dtype=pl.String)
             flags = flags.with_columns(
@@ -571,6 +576,7 @@ class BatchValidator:
         raw = pl.from_arrow(positional)
         assert isinstance(raw, pl.DataFrame)
         exprs: list[pl.Expr] = []
+        schema = raw.schema  # built once: each .schema call is O(columns)
         for col in self.contract.columns:
             position = self.mapping[col.name]
             if position < 0:
@@ -578,7 +584,7 @@ class BatchValidator:
                 continue
             source = f"__s{position}"
             expr = pl.col(source)
-            if raw.schema[source] == pl.String:
+            if schema[source] == pl.String:
                 if self.trim:
                     expr = expr.str.strip_chars()
                 if self.null_values:
@@ -586,10 +592,21 @@ class BatchValidator:
             exprs.append(expr.alias(col.name))
         return raw.select(exprs)
 
+    def _typed_cached(self, raw: pl.DataFrame) -> tuple[list[pl.Expr], list[pl.Expr]]:
+        """:meth:`_typed`, built once per raw schema (wide tables have thousands of exprs)."""
+        key = tuple(raw.schema.items())
+        cached = self._typed_by_schema.get(key)
+        if cached is None:
+            cached = self._typed(raw)
+            with self._lock:
+                self._typed_by_schema[key] = cached
+        return cached
+
     def _typed(self, raw: pl.DataFrame) -> tuple[list[pl.Expr], list[pl.Expr]]:
         typed: list[pl.Expr] = []
+        schema = raw.schema
         for col in self.contract.columns:
-            typed.append(cast_expr(col.name, col, raw.schema[col.name]).alias(f"__t_{col.name}"))
+            typed.append(cast_expr(col.name, col, schema[col.name]).alias(f"__t_{col.name}"))
         fails: list[pl.Expr] = []
         for col in self.contract.columns:
             t = pl.col(f"__t_{col.name}")
@@ -760,7 +777,7 @@ class BatchValidator:
         if not len(rows):
             return self.qschema.empty_table()
         sub = flags[rows]
-        messages = dict(self._fail_messages())
+        messages = self._messages
         parts: list[pl.Expr] = []
         for name in fail_names:
             if name == "__f_parse":
