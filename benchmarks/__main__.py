@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["ingest", "simulator", "service"]
+BENCHMARKS = ["ingest", "simulator", "service", "forecast", "recommend"]
 
 
 def main() -> int:
@@ -19,6 +19,9 @@ def main() -> int:
             continue
         print(f"== benchmark: {name}")
         failures += int(module.main([]) != 0)
+    from benchmarks._summary import main as write_summary
+
+    write_summary()
     return 1 if failures else 0
 
 

@@ -1,0 +1,102 @@
+"""Render benchmarks/README.md from benchmarks/results/*.json, so the table is what was measured."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import RESULTS
+
+README = Path(__file__).parent / "README.md"
+
+INTRO = """# Benchmarks
+
+`make bench` (or `python -m benchmarks [ingest simulator service ...]`) runs each benchmark
+with its anchors in the same run, each system in its own process (peak memory is that
+process's maximum RSS), writes `results/<name>.json` and regenerates this page from them.
+The machine is shared and noisy (2 cores): compare the ratios within one run, not absolute
+times across runs.
+"""
+
+# per benchmark: (title, target line, columns as (header, key, format))
+TABLES: dict[str, tuple[str, str, list[tuple[str, str, str]]]] = {
+    "ingest": (
+        "Ingest + validate M5 sell_prices (types, not-null, regex, ranges, composite key)",
+        "Target: faster than the polars anchor and at least 2x pandas + pandera; bounded memory.",
+        [
+            ("dataset", "dataset", "{}"),
+            ("system", "system", "{}"),
+            ("rows", "rows", "{:,}"),
+            ("rows/s", "rows_per_s", "{:,}"),
+            ("vs polars", "ratio_vs_polars", "{:.2f}"),
+            ("vs pandera", "ratio_vs_pandera", "{:.2f}"),
+            ("peak MB", "peak_memory_mb", "{:,.0f}"),
+            ("wall s", "wall_s", "{:.2f}"),
+        ],
+    ),
+    "simulator": (
+        "Retail world simulator, large preset",
+        "Target: at least 1,000,000 daily_sales rows/s end to end, peak memory under 4 GiB.",
+        [
+            ("dataset", "dataset", "{}"),
+            ("system", "system", "{}"),
+            ("rows/s", "rows_per_s", "{:,}"),
+            ("peak MB", "peak_memory_mb", "{:,.0f}"),
+            ("wall s", "wall_s", "{:.2f}"),
+        ],
+    ),
+    "service": (
+        "REST service: paged row reads (limit=100), 32 concurrent clients on loopback",
+        "Target: p99 under 50 ms and at least 40% of the bare endpoint's throughput.",
+        [
+            ("dataset", "dataset", "{}"),
+            ("system", "system", "{}"),
+            ("req/s", "throughput_rps", "{:,.0f}"),
+            ("vs bare", "ratio_vs_bare", "{:.2f}"),
+            ("p50 ms", "p50_ms", "{:.1f}"),
+            ("p99 ms", "p99_ms", "{:.1f}"),
+            ("peak MB", "peak_memory_mb", "{:,.0f}"),
+        ],
+    ),
+}
+
+
+def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
+    value = row.get(key)
+    if value is None:
+        return "-"
+    try:
+        return fmt.format(value).replace("|", "/")
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def render() -> str:
+    """The README text for whatever results exist."""
+    parts = [INTRO]
+    for name, (title, target, columns) in TABLES.items():
+        path = RESULTS / f"{name}.json"
+        if not path.exists():
+            continue
+        rows: list[dict[str, Any]] = json.loads(path.read_text())
+        cores = rows[0].get("cores", "?") if rows else "?"
+        parts.append(f"## {name}: {title}\n\n{target} Cores: {cores}.\n")
+        parts.append("| " + " | ".join(h for h, _, _ in columns) + " |")
+        parts.append("|" + "---|" * len(columns))
+        parts.extend(
+            "| " + " | ".join(_cell(row, key, fmt) for _, key, fmt in columns) + " |"
+            for row in rows
+        )
+        parts.append("")
+    return "\n".join(parts) + "\n"
+
+
+def main() -> int:
+    README.write_text(render())
+    print(f"wrote {README}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
