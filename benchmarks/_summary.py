@@ -59,6 +59,35 @@ TABLES: dict[str, tuple[str, str, list[tuple[str, str, str]]]] = {
             ("peak MB", "peak_memory_mb", "{:,.0f}"),
         ],
     ),
+    "forecast": (
+        "M4 Hourly (h=48) and Weekly (h=13), official test sets, scored by m4_score.py",
+        "Target: Lakeforge auto beats the best single model by at least 3% OWA, in at most 3x "
+        "the slowest one's time.",
+        [
+            ("dataset", "dataset", "{}"),
+            ("system", "system", "{}"),
+            ("sMAPE", "smape", "{:.3f}"),
+            ("MASE", "mase", "{:.3f}"),
+            ("OWA", "owa", "{:.3f}"),
+            ("wall s", "wall_s", "{:.1f}"),
+            ("peak MB", "peak_memory_mb", "{:,.0f}"),
+        ],
+    ),
+    "recommend": (
+        "MovieLens 100K u1 (full ranking, K=10, scored by ml100k_score.py) and serving latency",
+        "Target: auto NDCG@10 >= the best anchor, coverage@10 >= ALS's; in-process p99 < 5 ms "
+        "(10,000 items), HTTP p99 < 30 ms.",
+        [
+            ("dataset", "dataset", "{}"),
+            ("system", "system", "{}"),
+            ("NDCG@10", "ndcg@10", "{:.4f}"),
+            ("coverage@10", "coverage@10", "{:.3f}"),
+            ("p50 ms", "p50_ms", "{:.2f}"),
+            ("p99 ms", "p99_ms", "{:.2f}"),
+            ("wall s", "wall_s", "{:.1f}"),
+            ("peak MB", "peak_memory_mb", "{:,.0f}"),
+        ],
+    ),
 }
 
 

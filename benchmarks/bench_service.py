@@ -1,12 +1,14 @@
 """Paged row reads over HTTP: Lakeforge's rows endpoint beside a bare FastAPI constant.
 
 Both apps run under uvicorn (1 worker, uvloop + httptools, access log off) in their own
-process on 127.0.0.1; a load generator in a third process drives each with 32 concurrent
-clients (asyncio keep-alive HTTP/1.1 connections on uvloop; an httpx client saturated
-at a few hundred requests per second here, far below either server) for 20 s after a 2 s
-warm-up. Lakeforge serves
-``GET /api/v1/tables/customers/rows?limit=100`` to an analyst (token checked, PII masked,
-audited, measured), following ``next`` cursors through the table.
+process on 127.0.0.1, started together; a load generator in another process drives them
+with 32 concurrent clients (asyncio keep-alive HTTP/1.1 connections on uvloop; an httpx
+client saturated at a few hundred requests per second here, far below either server).
+Each server is warmed up for 2 s (not measured), then measured for 20 s in all, in
+alternating rounds (bare, Lakeforge, Lakeforge, bare, ...): on a shared, noisy machine both
+systems then see the same background load, which back-to-back runs do not guarantee.
+Lakeforge serves ``GET /api/v1/tables/customers/rows?limit=100`` to an analyst (token
+checked, PII masked, audited, measured), following ``next`` cursors through the table.
 
     python -m benchmarks.bench_service                 # 20 s per system
     python -m benchmarks.bench_service --seconds 5     # quicker
@@ -15,6 +17,7 @@ audited, measured), following ``next`` cursors through the table.
 from __future__ import annotations
 
 import argparse
+import array
 import asyncio
 import importlib.metadata
 import json
@@ -24,6 +27,8 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,9 @@ from benchmarks._common import WORK, machine, write_results
 ROWS = 100_000
 CONCURRENCY = 32
 PAGE = 100
+ROUNDS = 4
+WARMUP_S = 2.0
+SYSTEMS = ("bare", "lakeforge")
 
 
 def build_workspace(root: Path) -> str:
@@ -143,25 +151,35 @@ async def _client(
     return errors
 
 
-async def drive(url: str, token: str, seconds: float, concurrency: int) -> dict[str, Any]:
-    """``concurrency`` connections for a 2 s warm-up, then ``seconds`` measured."""
+async def drive(
+    url: str, token: str, seconds: float, concurrency: int, warmup: float
+) -> tuple[dict[str, Any], list[float]]:
+    """``concurrency`` connections for a ``warmup`` (not measured), then ``seconds`` measured."""
     parsed = urlsplit(url)
     first = f"{parsed.path}?{parsed.query}" if parsed.query else parsed.path
     port = int(parsed.port or 80)
-    warm = time.perf_counter() + 2
-    await asyncio.gather(*(_client(port, first, token, warm, None) for _ in range(concurrency)))
+    if warmup > 0:
+        warm = time.perf_counter() + warmup
+        await asyncio.gather(*(_client(port, first, token, warm, None) for _ in range(concurrency)))
     latencies: list[float] = []
     start = time.perf_counter()
     errors = await asyncio.gather(
         *(_client(port, first, token, start + seconds, latencies) for _ in range(concurrency))
     )
     wall = time.perf_counter() - start
-    latencies.sort()
+    return {"requests": len(latencies), "errors": sum(errors), "seconds": wall}, latencies
+
+
+def summarise(parts: list[tuple[dict[str, Any], list[float]]]) -> dict[str, Any]:
+    """Throughput and latency percentiles over every measured round of one system."""
+    latencies = sorted(x for _, lat in parts for x in lat)
+    wall = sum(part["seconds"] for part, _ in parts)
     n = len(latencies)
     return {
         "requests": n,
-        "errors": sum(errors),
+        "errors": sum(part["errors"] for part, _ in parts),
         "seconds": wall,
+        "rounds": [round(part["requests"] / part["seconds"], 1) for part, _ in parts],
         "throughput_rps": n / wall,
         "p50_ms": latencies[n // 2] * 1000 if n else None,
         "p99_ms": latencies[min(n - 1, int(n * 0.99))] * 1000 if n else None,
@@ -187,67 +205,112 @@ def wait_until_up(port: int, timeout: float = 60) -> None:
     raise RuntimeError(f"server on port {port} did not start")
 
 
-def measure(system: str, workspace: Path, token: str, seconds: float) -> dict[str, Any]:
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.bench_service",
-            "--serve",
-            system,
-            "--port",
-            str(port),
-            "--workspace",
-            str(workspace),
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    import threading
+class Server:
+    """One system served by uvicorn in a child process, with its peak RSS sampled."""
 
-    import psutil
+    def __init__(self, system: str, workspace: Path) -> None:
+        import psutil
 
-    peak = [0]
-    done = threading.Event()
+        self.system = system
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.bench_service",
+                "--serve",
+                system,
+                "--port",
+                str(self.port),
+                "--workspace",
+                str(workspace),
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.peak_rss = 0
+        self._done = threading.Event()
+        self._ps = psutil.Process(self.process.pid)
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
 
-    def sample() -> None:
-        process = psutil.Process(server.pid)
-        while not done.wait(0.2):
+    def _sample(self) -> None:
+        import psutil
+
+        while not self._done.wait(0.2):
             try:
-                peak[0] = max(peak[0], process.memory_info().rss)
+                self.peak_rss = max(self.peak_rss, self._ps.memory_info().rss)
             except psutil.Error:
                 return
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        wait_until_up(port)
-        path = f"/api/v1/tables/customers/rows?limit={PAGE}" if system == "lakeforge" else "/const"
-        load = subprocess.run(
+    def url(self) -> str:
+        path = (
+            f"/api/v1/tables/customers/rows?limit={PAGE}"
+            if self.system == "lakeforge"
+            else "/const"
+        )
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self._done.set()
+        self.process.wait(timeout=60)
+
+
+def load(url: str, token: str, seconds: float, warmup: float) -> tuple[dict[str, Any], list[float]]:
+    """Run the load generator in its own process; its summary and every latency (s)."""
+    with tempfile.NamedTemporaryFile(suffix=".f64") as out:
+        run = subprocess.run(
             [
                 sys.executable,
                 "-m",
                 "benchmarks.bench_service",
                 "--load",
-                f"http://127.0.0.1:{port}{path}",
+                url,
                 "--token",
-                token if system == "lakeforge" else "",
+                token,
                 "--seconds",
                 str(seconds),
+                "--warmup",
+                str(warmup),
+                "--latencies",
+                out.name,
             ],
             capture_output=True,
             text=True,
-            timeout=seconds + 120,
+            timeout=seconds + warmup + 120,
             check=True,
         )
-        result: dict[str, Any] = json.loads(load.stdout.strip().splitlines()[-1])
+        latencies = array.array("d")
+        latencies.frombytes(Path(out.name).read_bytes())
+    summary: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return summary, latencies.tolist()
+
+
+def measure(workspace: Path, token: str, seconds: float) -> dict[str, dict[str, Any]]:
+    """Both systems up at once; warm each up, then alternate measured rounds between them."""
+    servers = {system: Server(system, workspace) for system in SYSTEMS}
+    tokens = {"lakeforge": token, "bare": ""}
+    parts: dict[str, list[tuple[dict[str, Any], list[float]]]] = {s: [] for s in SYSTEMS}
+    try:
+        for server in servers.values():
+            wait_until_up(server.port)
+        for system in SYSTEMS:
+            load(servers[system].url(), tokens[system], 0.5, WARMUP_S)
+        for number in range(ROUNDS):
+            order = SYSTEMS if number % 2 == 0 else SYSTEMS[::-1]
+            for system in order:
+                parts[system].append(
+                    load(servers[system].url(), tokens[system], seconds / ROUNDS, 0)
+                )
     finally:
-        server.send_signal(signal.SIGTERM)
-        done.set()
-        server.wait(timeout=60)
-    result["server_peak_rss_mb"] = round(peak[0] / 2**20, 1)
-    return result
+        for server in servers.values():
+            server.stop()
+    results = {}
+    for system in SYSTEMS:
+        results[system] = summarise(parts[system])
+        results[system]["server_peak_rss_mb"] = round(servers[system].peak_rss / 2**20, 1)
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workspace", help=argparse.SUPPRESS)
     parser.add_argument("--load", help=argparse.SUPPRESS)
     parser.add_argument("--token", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", type=float, default=WARMUP_S, help=argparse.SUPPRESS)
+    parser.add_argument("--latencies", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         serve(args.serve, args.port, args.workspace)
@@ -265,7 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.load:
         import uvloop
 
-        result = uvloop.run(drive(args.load, args.token, args.seconds, CONCURRENCY))
+        result, latencies = uvloop.run(
+            drive(args.load, args.token, args.seconds, CONCURRENCY, args.warmup)
+        )
+        if args.latencies:
+            Path(args.latencies).write_bytes(array.array("d", latencies).tobytes())
         print(json.dumps(result))
         return 0
 
@@ -282,7 +351,10 @@ def main(argv: list[str] | None = None) -> int:
         f"fastapi {importlib.metadata.version('fastapi')}, "
         f"uvicorn {importlib.metadata.version('uvicorn')}"
     )
-    served = "uvicorn 1 worker, uvloop + httptools, access log off"
+    served = (
+        f"uvicorn 1 worker, uvloop + httptools, access log off; {WARMUP_S:g} s warm-up, "
+        f"then {ROUNDS} alternating rounds"
+    )
     systems = {
         "lakeforge": (
             f"Lakeforge {lakeforge.__version__} rows endpoint",
@@ -296,13 +368,15 @@ def main(argv: list[str] | None = None) -> int:
     }
     dataset = f"customers ({ROWS:,} rows, 3 PII columns), pages of {PAGE}"
     rows: list[dict[str, Any]] = []
-    measured: dict[str, dict[str, Any]] = {}
-    for system in ("bare", "lakeforge"):
-        console.print(f"[dim]{system}: {CONCURRENCY} clients for {args.seconds:g} s...[/]")
-        start = time.perf_counter()
-        result = measure(system, root / "shop", token, args.seconds)
-        result["wall_s"] = time.perf_counter() - start
-        measured[system] = result
+    console.print(
+        f"[dim]bare and lakeforge: {CONCURRENCY} clients, {args.seconds:g} s each "
+        f"in {ROUNDS} alternating rounds...[/]"
+    )
+    start = time.perf_counter()
+    measured = measure(root / "shop", token, args.seconds)
+    wall = time.perf_counter() - start
+    for result in measured.values():
+        result["wall_s"] = wall
     bare = measured["bare"]["throughput_rps"]
     view = Table(title=f"paged row reads, {CONCURRENCY} concurrent clients, loopback")
     for col in ("system", "req/s", "vs bare", "p50 ms", "p99 ms", "errors", "peak MB"):
@@ -319,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
             "concurrency": CONCURRENCY,
             "duration_s": round(result["seconds"], 2),
             "requests": result["requests"],
+            "rounds_rps": result["rounds"],
             "errors": result["errors"],
             "throughput_rps": round(result["throughput_rps"], 1),
             "ratio_vs_bare": round(result["throughput_rps"] / bare, 3),

@@ -609,11 +609,34 @@ def _free_port(preferred: int) -> int:
 
 def _register_optional() -> None:
     """Sub-commands that live in their own modules."""
-    try:
-        from lakeforge.cli._simulate import simulate_app
-    except ImportError:  # pragma: no cover - the simulator module is part of the package
-        return
+    from lakeforge.cli._simulate import simulate_app
+
     app.add_typer(simulate_app, name="simulate")
+    try:
+        from lakeforge.cli._forecast import forecast_app
+    except ImportError as exc:
+        forecast_app = _missing_extra("forecast", exc)
+    app.add_typer(forecast_app, name="forecast")
+    try:
+        from lakeforge.cli._recommend import recommend_app
+    except ImportError as exc:
+        recommend_app = _missing_extra("recommend", exc)
+    app.add_typer(recommend_app, name="recommend")
+
+
+def _missing_extra(extra: str, exc: ImportError) -> typer.Typer:
+    """A command group that explains how to install an optional product."""
+    missing = typer.Typer(help=f"(needs: pip install 'lakeforge[{extra}]')")
+
+    @missing.callback(invoke_without_command=True)
+    def explain() -> None:
+        err.print(
+            f"`lakeforge {extra}` needs extra packages ({exc.name or exc}): "
+            f"pip install 'lakeforge[{extra}]'"
+        )
+        raise typer.Exit(EXIT_ERROR)
+
+    return missing
 
 
 _register_optional()

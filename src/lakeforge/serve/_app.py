@@ -47,6 +47,25 @@ def register_product(app: FastAPI, router: APIRouter, *, page: ProductPage | Non
         state.products.append(page)
 
 
+#: Modules whose import adds a product's router to PRODUCTS (one line per product).
+PRODUCT_MODULES = (
+    "lakeforge.products.forecast._router",
+    "lakeforge.products.recommend._router",
+)
+
+
+def _import_products() -> None:
+    """Import each product's router; a product whose extra is not installed is skipped."""
+    import importlib
+    import logging
+
+    for name in PRODUCT_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:  # e.g. lakeforge[recommend] not installed
+            logging.getLogger("lakeforge.serve").info("product %s not available: %s", name, exc)
+
+
 def create_app(workspace_path: str | Path = ".", settings: Settings | None = None) -> FastAPI:
     """Build the service for the workspace at ``workspace_path``.
 
@@ -82,13 +101,15 @@ def create_app(workspace_path: str | Path = ".", settings: Settings | None = Non
     )
     app.state.lakeforge = state
     install_error_handlers(app)
-    app.include_router(health.router, prefix=API_PREFIX)
-    app.include_router(health.metrics_router)
+    # Routes are matched in order: the busiest (table rows) come first.
     for router in (tables.router, query.router, audit.router, users.router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router, prefix=API_PREFIX)
+    app.include_router(health.metrics_router)
     from lakeforge.serve.dashboard import install_dashboard
 
     install_dashboard(app)
+    _import_products()
     for router, page in PRODUCTS:
         register_product(app, router, page=page)
     app.add_middleware(AuditMiddleware, writer_of=lambda: state.audit)

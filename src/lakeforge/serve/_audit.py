@@ -2,8 +2,10 @@
 
 Requests do not wait for the catalog: each entry goes on a queue that one writer thread
 drains into the append-only ``audit_log`` in batches, one transaction each (the catalog's
-triggers refuse UPDATE and DELETE, for admins too). :meth:`AuditWriter.flush` waits for the
-queue to empty; shutdown flushes.
+triggers refuse UPDATE and DELETE, for admins too). The writer lets entries gather for up to
+``linger_s`` after the first one arrives: a transaction per busy request would cost the
+service more (in commits, and in the GIL the writer holds) than the request itself.
+:meth:`AuditWriter.flush` waits for the queue to empty; shutdown flushes.
 """
 
 from __future__ import annotations
@@ -62,9 +64,11 @@ def note(
 class AuditWriter:
     """A background thread appending queued entries to the catalog's audit log."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, *, linger_s: float = 0.05) -> None:
         self._catalog = catalog
+        self._linger_s = linger_s
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._hurry = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lakeforge-audit", daemon=True)
         self._thread.start()
 
@@ -75,17 +79,22 @@ class AuditWriter:
 
     def flush(self) -> None:
         """Wait until every queued entry is in the catalog."""
+        self._hurry.set()
         self._queue.join()
 
     def close(self) -> None:
         """Write what is queued and stop the thread."""
         self._queue.put(None)
+        self._hurry.set()
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
         stop = False
         while not stop:
             batch = [self._queue.get()]
+            if batch[0] is not None and self._queue.qsize() < _BATCH:
+                self._hurry.wait(self._linger_s)  # let a batch gather (flush cuts it short)
+            self._hurry.clear()
             while len(batch) < _BATCH:
                 try:
                     batch.append(self._queue.get_nowait())

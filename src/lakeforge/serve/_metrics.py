@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -71,6 +72,21 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # Labelled children, looked up once: ``labels()`` validates and locks on every call.
+        self._counts: dict[tuple[str, str, int], Any] = {}
+        self._timings: dict[tuple[str, str], Any] = {}
+
+    def _record(self, method: str, route: str, status: int, seconds: float) -> None:
+        count = self._counts.get((method, route, status))
+        if count is None:
+            count = self.metrics.requests.labels(method, route, str(status))
+            self._counts[(method, route, status)] = count
+        timing = self._timings.get((method, route))
+        if timing is None:
+            timing = self.metrics.latency.labels(method, route)
+            self._timings[(method, route)] = timing
+        count.inc()
+        timing.observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,6 +106,4 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "name", None) or "unmatched"
-            method = scope.get("method", "")
-            self.metrics.requests.labels(method, template, str(status)).inc()
-            self.metrics.latency.labels(method, template).observe(time.perf_counter() - start)
+            self._record(scope.get("method", ""), template, status, time.perf_counter() - start)

@@ -22,6 +22,7 @@ __all__ = [
     "QueryResult",
     "Ready",
     "RowsPage",
+    "RowsQuery",
     "TableDetail",
     "TablePublic",
     "TokenIssued",
@@ -143,6 +144,22 @@ class RowsPage(BaseModel):
     version: int
     columns: list[str]
     masked: list[str] = Field(description="columns shown masked for this caller")
+
+
+class RowsQuery(BaseModel):
+    """The query parameters of a page of rows (``GET /tables/{name}/rows``)."""
+
+    limit: int = Field(default=100, ge=1, le=10_000, description="rows per page")
+    cursor: str | None = Field(default=None, max_length=2000, description="from `next`")
+    columns: str | None = Field(
+        default=None, max_length=10_000, description="comma-separated columns"
+    )
+    filter: list[str] | None = Field(
+        default=None,
+        max_length=50,
+        description="`column:op:value`, op in eq, ne, lt, le, gt, ge, in (a,b), like",
+    )
+    as_of: int | None = Field(default=None, ge=0, le=2**31, description="table version")
 
 
 class QueryRequest(BaseModel):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pyarrow as pa
-from starlette.concurrency import run_in_threadpool
 
 from lakeforge.catalog import LineageEdge
 from lakeforge.errors import QueryError
@@ -166,9 +165,12 @@ async def read_page(
     if version is None:
         version = cache.peek_latest(table)
         if version is None:
-            version = await run_in_threadpool(cache.latest_version, table)
+            key = ("latest", table, cache.generation)
+            version = await state.shared(key, lambda: cache.latest_version(table))
     masked = not caller.can(Permission.SEE_PII)
     snapshot = cache.peek(table, version, masked)
     if snapshot is None:
-        snapshot = await run_in_threadpool(cache.get, table, version, masked)
+        snapshot = await state.shared(
+            ("snapshot", table, version, masked), lambda: cache.get(table, version, masked)
+        )
     return page(snapshot, offset=offset, limit=limit, columns=columns, filters=parsed)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pyarrow as pa
+from starlette.concurrency import run_in_threadpool
 
 from lakeforge.config import Settings
 from lakeforge.contracts import Contract
@@ -21,6 +25,8 @@ from lakeforge.serve._snapshots import SnapshotCache
 from lakeforge.workspace import Workspace
 
 __all__ = ["ServiceState"]
+
+T = TypeVar("T")
 
 
 class ServiceState:
@@ -39,11 +45,46 @@ class ServiceState:
         self.products: list[ProductPage] = []
         self._tokens: dict[str, tuple[float, Caller]] = {}
         self._tokens_lock = threading.Lock()
+        self._in_flight: dict[Hashable, asyncio.Future[Any]] = {}
+        self._token_generation = 0  # bumped by forget_tokens: no reuse of an older check
 
     def close(self) -> None:
         """Flush the audit log and release the catalog."""
         self.audit.close()
         self.workspace.close()
+
+    async def shared(self, key: Hashable, work: Callable[[], T]) -> T:
+        """Run blocking ``work`` in the threadpool once for every concurrent caller of ``key``.
+
+        When a cache entry expires under load, every request in flight misses it at once;
+        without this, each would repeat the same catalog or Delta log read (32 clients: 32
+        reads of ~2 ms CPU each, every ``snapshot_ttl_s``). Callers that arrive while the
+        read runs wait for its result, or its error; one caller giving up does not cancel it.
+        """
+        future = self._in_flight.get(key)
+        if future is None:
+            future = asyncio.ensure_future(run_in_threadpool(work))
+            self._in_flight[key] = future
+            future.add_done_callback(lambda done: self._landed(key, done))
+        result: T = await asyncio.shield(future)
+        return result
+
+    def _landed(self, key: Hashable, done: asyncio.Future[Any]) -> None:
+        self._in_flight.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: if every caller left, asyncio would log it as lost
+
+    async def caller_for(self, token: str) -> Caller:
+        """:meth:`authenticate` without blocking the event loop (one catalog read at a time).
+
+        Raises:
+            AuthenticationError: the token is unknown, revoked or expired.
+        """
+        cached = self.cached_caller(token)
+        if cached is not None:
+            return cached
+        key = ("token", hash_token(token), self._token_generation)
+        return await self.shared(key, lambda: self.authenticate(token))
 
     # -- authentication ----------------------------------------------------------------------
     def cached_caller(self, token: str) -> Caller | None:
@@ -63,6 +104,7 @@ class ServiceState:
         if cached is not None:
             return cached
         digest = hash_token(token)
+        generation = self._token_generation
         user = self.workspace.catalog.get_user_by_token_hash(digest)
         if user is None:
             with self._tokens_lock:
@@ -75,13 +117,15 @@ class ServiceState:
         with self._tokens_lock:
             if len(self._tokens) > 10_000:
                 self._tokens.clear()
-            self._tokens[digest] = (time.monotonic(), caller)
+            if generation == self._token_generation:  # not if forget_tokens ran meanwhile
+                self._tokens[digest] = (time.monotonic(), caller)
         return caller
 
     def forget_tokens(self) -> None:
         """Drop cached token checks (after a revocation through this process)."""
         with self._tokens_lock:
             self._tokens.clear()
+            self._token_generation += 1
 
     # -- queries -----------------------------------------------------------------------------
     def query_engine(self, caller: Caller) -> QueryEngine:

@@ -167,7 +167,7 @@ async def table_page(
         page = await _service.read_page(state, who, name, limit=_SAMPLE_ROWS)
         sample = {
             "rows": page.rows.to_pylist(),
-            "columns": page.rows.column_names,
+            "columns": list(page.columns),
             "masked": set(page.masked),
             "total": page.total,
         }

@@ -24,11 +24,14 @@ from lakeforge.serve._models import (
     ListResponse,
     QualityPublic,
     RowsPage,
+    RowsQuery,
     TableDetail,
     TablePublic,
     VersionPublic,
 )
-from lakeforge.serve.deps import StateDep, require
+from lakeforge.serve._query_params import openapi_parameters, parse_query
+from lakeforge.serve._state import ServiceState
+from lakeforge.serve.deps import SECURITY, StateDep, authorize, require
 
 __all__ = ["router"]
 
@@ -45,6 +48,58 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/tables", tags=["tables"], responses=_ERRORS)
 Reader = Annotated[Caller, require(Permission.READ_METADATA)]
 RowReader = Annotated[Caller, require(Permission.READ_ROWS)]
+
+
+def _next_url(request: Request, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    params.append(("cursor", cursor))
+    return f"{request.url.path}?{urlencode(params)}"
+
+
+@router.get(
+    "/{name}/rows",
+    response_model=RowsPage,
+    name="tables.rows",
+    openapi_extra={
+        "parameters": openapi_parameters(RowsQuery, path=("name",)),
+        "security": SECURITY,
+    },
+)
+async def rows(request: Request) -> Response:
+    """A page of rows in a stable order (primary key, else file order); PII masked per role."""
+    # The hottest route, so it is the first one matched, it checks the caller and reads its
+    # parameters with plain calls rather than per-parameter dependencies (the same checks and
+    # OpenAPI; see deps.authorize and _query_params), and its rows come already encoded from
+    # the snapshot (_snapshots.EncodedRows).
+    caller = await authorize(request, Permission.READ_ROWS)
+    name: str = request.path_params["name"]
+    query = parse_query(request, RowsQuery)
+    state: ServiceState = request.app.state.lakeforge
+    columns = query.columns
+    wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    result = await _service.read_page(
+        state,
+        caller,
+        name,
+        limit=query.limit,
+        cursor=query.cursor,
+        columns=wanted,
+        filters=query.filter or (),
+        as_of=query.as_of,
+    )
+    note(request, table=name, rows=result.rows.num_rows, version=result.version)
+    rest = {
+        "count": result.total,
+        "next": _next_url(request, result.next_cursor),
+        "version": result.version,
+        "columns": result.columns,
+        "masked": list(result.masked),
+    }
+    # {"data": <rows, already JSON>, ...rest}: the RowsPage shape, without re-encoding rows.
+    body = b'{"data":' + result.data_json() + b"," + to_json(rest)[1:]
+    return Response(body, media_type="application/json")
 
 
 @router.get("", response_model=ListResponse[TablePublic], name="tables.list")
@@ -75,58 +130,6 @@ async def quality(request: Request, name: str, state: StateDep, caller: Reader) 
     """Check results of the latest version, and which checks failed in each version."""
     note(request, table=name)
     return await run_in_threadpool(_service.quality, state, name)
-
-
-def _next_url(request: Request, cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-    params.append(("cursor", cursor))
-    return f"{request.url.path}?{urlencode(params)}"
-
-
-@router.get("/{name}/rows", response_model=RowsPage, name="tables.rows")
-async def rows(
-    request: Request,
-    name: str,
-    state: StateDep,
-    caller: RowReader,
-    limit: Annotated[int, Query(ge=1, le=10_000, description="rows per page")] = 100,
-    cursor: Annotated[str | None, Query(max_length=2000, description="from `next`")] = None,
-    columns: Annotated[
-        str | None, Query(max_length=10_000, description="comma-separated columns")
-    ] = None,
-    filter: Annotated[
-        list[str] | None,
-        Query(
-            max_length=50,
-            description="`column:op:value`, op in eq, ne, lt, le, gt, ge, in (a,b), like",
-        ),
-    ] = None,
-    as_of: Annotated[int | None, Query(ge=0, le=2**31, description="table version")] = None,
-) -> Response:
-    """A page of rows in a stable order (primary key, else file order); PII masked per role."""
-    wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    result = await _service.read_page(
-        state,
-        caller,
-        name,
-        limit=limit,
-        cursor=cursor,
-        columns=wanted,
-        filters=filter or (),
-        as_of=as_of,
-    )
-    note(request, table=name, rows=result.rows.num_rows, version=result.version)
-    body = {
-        "data": result.rows.to_pylist(),
-        "count": result.total,
-        "next": _next_url(request, result.next_cursor),
-        "version": result.version,
-        "columns": result.rows.column_names,
-        "masked": list(result.masked),
-    }
-    return Response(to_json(body, inf_nan_mode="null"), media_type="application/json")
 
 
 @router.get(

@@ -1,0 +1,302 @@
+"""``lakeforge forecast``: fit, backtest and show forecasts (a thin shell over the Python API)."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import pyarrow as pa
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from lakeforge.errors import LakeforgeError, NotFoundError
+from lakeforge.workspace import Workspace
+
+__all__ = ["forecast_app"]
+
+forecast_app = typer.Typer(
+    help="Forecast demand per series and write the forecasts as gold tables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_out = Console(soft_wrap=True)
+_err = Console(stderr=True)
+SEPARATOR = "/"
+
+WorkspaceOpt = Annotated[
+    Path,
+    typer.Option("--workspace", "-w", envvar="LAKEFORGE_WORKSPACE", help="Workspace directory."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+TableOpt = Annotated[str, typer.Option("--table", help="Lake table with the history.")]
+IdOpt = Annotated[
+    str, typer.Option("--id", help="Series id column(s), comma-separated (joined with '/').")
+]
+TimeOpt = Annotated[str, typer.Option("--time", help="Time column.")]
+TargetOpt = Annotated[str, typer.Option("--target", help="Value column to forecast.")]
+HorizonOpt = Annotated[int, typer.Option("--horizon", help="Steps to forecast (and backtest).")]
+ModelsOpt = Annotated[
+    str, typer.Option("--models", help="auto, or model names, comma-separated (e.g. ets,theta).")
+]
+LevelsOpt = Annotated[str, typer.Option("--levels", help="Interval levels, e.g. 80,95.")]
+SeasonOpt = Annotated[
+    int | None, typer.Option("--season-length", help="Override the season (daily 7, ...).")
+]
+WindowsOpt = Annotated[int, typer.Option("--windows", help="Rolling-origin backtest windows.")]
+StockoutOpt = Annotated[
+    str | None,
+    typer.Option("--stockout", help="Boolean stock-out column: correct censored sales."),
+]
+OutOpt = Annotated[str, typer.Option("--out-table", help="Gold table for the forecasts.")]
+
+
+@forecast_app.callback()
+def _group() -> None:
+    """Forecast demand per series and write the forecasts as gold tables."""
+
+
+def _fail(exc: LakeforgeError, as_json: bool) -> NoReturn:
+    if as_json:
+        _out.print_json(json.dumps({"error": exc.to_dict()}))
+    else:
+        _err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _history(
+    ws: Workspace, table: str, ids: list[str], time_col: str, target: str, stockout: str | None
+) -> Any:
+    """The table's series as a pandas frame ``unique_id, ds, y`` (and ``stockout``)."""
+    extra = [stockout] if stockout else []
+    frame = ws.table(table).read(columns=[*ids, time_col, target, *extra]).to_pandas()
+    unique_id = frame[ids[0]].astype(str)
+    for column in ids[1:]:
+        unique_id = unique_id + SEPARATOR + frame[column].astype(str)
+    renamed = {time_col: "ds", target: "y", **({stockout: "stockout"} if stockout else {})}
+    columns = ["unique_id", "ds", "y", *(["stockout"] if stockout else [])]
+    return frame.assign(unique_id=unique_id).rename(columns=renamed)[columns]
+
+
+def _fit(
+    ws: Workspace,
+    *,
+    table: str,
+    ids: str,
+    time_col: str,
+    target: str,
+    horizon: int,
+    models: str,
+    levels: str,
+    season_length: int | None,
+    windows: int,
+    stockout: str | None,
+) -> Any:
+    from lakeforge.products.forecast import Forecaster
+
+    names = _csv(models)
+    chosen: str | list[str] = "auto" if names in ([], ["auto"]) else names
+    history = _history(ws, table, _csv(ids), time_col, target, stockout)
+    return Forecaster(
+        models=chosen,
+        horizon=horizon,
+        levels=tuple(int(v) for v in _csv(levels)),
+        season_length=season_length,
+        n_windows=windows,
+        stockout_col="stockout" if stockout else None,
+    ).fit(history)
+
+
+def _summary_view(summary: dict[str, Any], title: str) -> RichTable:
+    view = RichTable(title=title, header_style="bold cyan")
+    view.add_column("measure")
+    view.add_column("value", justify="right")
+    for key, value in summary.items():
+        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+        view.add_row(key, shown)
+    return view
+
+
+@forecast_app.command("fit")
+def fit(
+    table: TableOpt = "daily_sales",
+    ids: IdOpt = "store_id,product_id",
+    time_col: TimeOpt = "date",
+    target: TargetOpt = "units_sold",
+    horizon: HorizonOpt = 28,
+    models: ModelsOpt = "auto",
+    levels: LevelsOpt = "80,95",
+    season_length: SeasonOpt = None,
+    windows: WindowsOpt = 1,
+    stockout: StockoutOpt = None,
+    out_table: OutOpt = "forecasts",
+    workspace: WorkspaceOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit per-series models chosen by backtest and write the forecasts as a gold table.
+
+    Writes ``<out-table>`` (one row per series and step, with intervals and the model) and
+    ``<out-table>_selection`` (the model chosen per series, why, and its gain over
+    SeasonalNaive), with lineage from ``--table``.
+    """
+    from lakeforge.products._lake import write_gold_table
+
+    try:
+        with Workspace.open(workspace) as ws:
+            model = _fit(
+                ws,
+                table=table,
+                ids=ids,
+                time_col=time_col,
+                target=target,
+                horizon=horizon,
+                models=models,
+                levels=levels,
+                season_length=season_length,
+                windows=windows,
+                stockout=stockout,
+            )
+            params = {**model.get_params(), "table": table, "id": ids, "target": target}
+            forecast = pa.Table.from_pandas(model.predict(), preserve_index=False)
+            selection = pa.Table.from_pandas(model.selection_, preserve_index=False)
+            version = write_gold_table(
+                ws,
+                out_table,
+                forecast,
+                sources=[table],
+                kind="forecast",
+                params=params,
+                description=f"forecasts of {table}.{target}, {horizon} steps",
+            )
+            write_gold_table(
+                ws,
+                f"{out_table}_selection",
+                selection,
+                sources=[table],
+                kind="forecast",
+                params=params,
+                description=f"model chosen per series of {out_table}",
+            )
+            summary = {**model.backtest_summary(), "table": out_table, "version": version}
+    except LakeforgeError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _out.print_json(json.dumps(summary, default=str))
+    else:
+        _out.print(_summary_view(summary, f"forecast {table}.{target} -> gold.{out_table}"))
+
+
+@forecast_app.command("backtest")
+def backtest(
+    table: TableOpt = "daily_sales",
+    ids: IdOpt = "store_id,product_id",
+    time_col: TimeOpt = "date",
+    target: TargetOpt = "units_sold",
+    horizon: HorizonOpt = 28,
+    models: ModelsOpt = "auto",
+    levels: LevelsOpt = "80,95",
+    season_length: SeasonOpt = None,
+    windows: WindowsOpt = 2,
+    stockout: StockoutOpt = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write an HTML report here.")
+    ] = None,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Rolling-origin evaluation: MASE per series against SeasonalNaive, interval coverage."""
+    try:
+        with Workspace.open(workspace) as ws:
+            model = _fit(
+                ws,
+                table=table,
+                ids=ids,
+                time_col=time_col,
+                target=target,
+                horizon=horizon,
+                models=models,
+                levels=levels,
+                season_length=season_length,
+                windows=windows,
+                stockout=stockout,
+            )
+    except LakeforgeError as exc:
+        _fail(exc, as_json)
+    summary = model.backtest_summary()
+    if report is not None:
+        report.write_text(_html_report(summary, model.selection_, f"{table}.{target}"))
+        summary["report"] = str(report)
+    if as_json:
+        _out.print_json(json.dumps(summary, default=str))
+    else:
+        _out.print(_summary_view(summary, f"backtest {table}.{target} ({windows} windows)"))
+
+
+def _html_report(summary: dict[str, Any], selection: Any, title: str) -> str:
+    """A self-contained HTML page: the summary, then the model chosen per series."""
+    facts = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in summary.items()
+    )
+    columns = ["unique_id", "series_class", "members", "cv_mase", "seasonal_naive_mase", "reason"]
+    head = "".join(f"<th>{c}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(row[c]))}</td>" for c in columns) + "</tr>"
+        for _, row in selection.iterrows()
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Backtest {title}</title>"
+        "</head><body>"
+        f"<h1>Backtest of {html.escape(title)}</h1><table>{facts}</table>"
+        f"<h2>Per series</h2><table><tr>{head}</tr>{body}</table></body></html>"
+    )
+
+
+@forecast_app.command("show")
+def show(
+    series_id: Annotated[str, typer.Argument(help="Series id, e.g. S001/P0042.")],
+    table: Annotated[str, typer.Option("--table", help="Gold forecast table.")] = "forecasts",
+    workspace: WorkspaceOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """A series' forecast with its intervals, the model chosen and why."""
+    try:
+        with Workspace.open(workspace) as ws:
+            forecast = ws.table(table).read().to_pandas()
+            selection = ws.table(f"{table}_selection").read().to_pandas()
+    except LakeforgeError as exc:
+        _fail(exc, as_json)
+    rows = forecast[forecast["unique_id"] == series_id]
+    chosen = selection[selection["unique_id"] == series_id]
+    if rows.empty:
+        _fail(
+            NotFoundError(
+                f"no series {series_id!r} in {table}; ids look like "
+                f"{forecast['unique_id'].iloc[0]!r}"
+                if len(forecast)
+                else f"{table} is empty",
+                table=table,
+            ),
+            as_json,
+        )
+    info = chosen.iloc[0].to_dict() if len(chosen) else {}
+    if as_json:
+        payload = {"series": info, "forecast": rows.to_dict(orient="records")}
+        _out.print_json(json.dumps(payload, default=str))
+        return
+    _out.print(f"[bold]{series_id}[/]: {info.get('reason', '')}")
+    view = RichTable(header_style="bold cyan")
+    for column in rows.columns:
+        if column != "unique_id":
+            view.add_column(column)
+    for record in rows.drop(columns=["unique_id"]).itertuples(index=False):
+        view.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in record])
+    _out.print(view)

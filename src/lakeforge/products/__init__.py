@@ -1,0 +1,1 @@
+"""Data products built on the lakehouse: tables in, tables out (forecasting, inventory, ...)."""

@@ -1,0 +1,32 @@
+"""Demand forecasting: many series at once, chosen per series by backtest, with intervals.
+
+Example:
+    >>> from lakeforge.products.forecast import Forecaster
+    >>> fc = Forecaster(horizon=28, levels=(80, 95)).fit(daily_sales)  # doctest: +SKIP
+    >>> fc.predict().head()  # doctest: +SKIP
+"""
+
+from lakeforge.products.forecast._forecaster import Forecaster, season_length_for
+from lakeforge.products.forecast._metrics import (
+    bias,
+    coverage,
+    mase,
+    quantile_loss,
+    rmsse,
+    smape,
+    wape,
+)
+from lakeforge.products.forecast._models import MODELS
+
+__all__ = [
+    "MODELS",
+    "Forecaster",
+    "bias",
+    "coverage",
+    "mase",
+    "quantile_loss",
+    "rmsse",
+    "season_length_for",
+    "smape",
+    "wape",
+]

@@ -1,0 +1,19 @@
+"""Inventory decisions from forecast distributions: safety stock, reorder points, orders.
+
+:func:`plan_orders` turns forecasts into one order decision per series (with its reason),
+:func:`plan_from_lake` does it from the lake's tables into a gold table, and
+:func:`replay_policy` replays a plan over known demand against the naive policy.
+"""
+
+from lakeforge.products.inventory._lake import plan_from_lake
+from lakeforge.products.inventory._plan import InventoryPolicy, plan_orders
+from lakeforge.products.inventory._replay import ReplayResult, replay_policy, replay_series
+
+__all__ = [
+    "InventoryPolicy",
+    "ReplayResult",
+    "plan_from_lake",
+    "plan_orders",
+    "replay_policy",
+    "replay_series",
+]

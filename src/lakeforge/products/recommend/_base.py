@@ -1,0 +1,539 @@
+"""The recommender base: id maps, history, business rules, explanations and persistence.
+
+Every model scores items from a user's history row (``_scores``); the base owns what is the
+same for all of them (template method): validation, cold start, rules, top-K and save/load.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import warnings
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from lakeforge._version import __version__
+from lakeforge.errors import ContractError, NotFittedError
+from lakeforge.products.recommend._frames import as_interactions, as_items, as_users
+
+__all__ = ["MODEL_REGISTRY", "BusinessRules", "Recommender", "load_model"]
+
+MODEL_REGISTRY: dict[str, type[Recommender]] = {}
+_BATCH = 256
+_TIEBREAK = 1e-6
+
+
+@dataclass(frozen=True)
+class BusinessRules:
+    """Business rules and user control applied after scoring.
+
+    Attributes:
+        in_stock: only these item ids may be recommended (None: every item).
+        max_per_category: at most this many items of one category in a top-K (diversity cap).
+        pinned: item ids placed first (in this order) when the user may get them.
+        boost: item id -> multiplier applied to its (shifted, positive) score.
+        excluded_categories: user id -> categories that user is not interested in.
+    """
+
+    in_stock: Collection[str] | None = None
+    max_per_category: int | None = None
+    pinned: Sequence[str] = ()
+    boost: Mapping[str, float] = field(default_factory=dict)
+    excluded_categories: Mapping[str, Collection[str]] = field(default_factory=dict)
+
+
+def _register(cls: type[Recommender]) -> type[Recommender]:
+    MODEL_REGISTRY[cls.__name__] = cls
+    return cls
+
+
+class Recommender:
+    """Base of every recommender (estimator contract: ``fit`` returns ``self``).
+
+    Subclasses implement ``_fit(X)`` over the user x item matrix and ``_scores``; models whose
+    score is a sum over the user's items implement ``_contributions`` for exact explanations.
+    """
+
+    name: ClassVar[str] = "recommender"
+    explanation_kind: ClassVar[str] = "history"
+    uses_history: ClassVar[bool] = True
+
+    # -- contract ----------------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters as given to ``__init__`` (scikit-learn style)."""
+        names = [
+            p.name
+            for p in inspect.signature(type(self).__init__).parameters.values()
+            if p.name != "self" and p.kind is p.KEYWORD_ONLY
+        ]
+        return {n: getattr(self, n) for n in names}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether ``fit`` has run."""
+        return hasattr(self, "item_ids_")
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet; call fit(interactions) first"
+            )
+
+    def fit(self, interactions: Any, items: Any = None, users: Any = None) -> Recommender:
+        """Learn from ``user_id, item_id, ts[, weight]`` interactions; returns ``self``.
+
+        Args:
+            interactions: a polars/pandas frame or pyarrow table of interactions.
+            items: optional item metadata (``item_id`` plus e.g. category, brand, name, text);
+                items listed here but never interacted with can still be recommended by
+                content-aware models.
+            users: optional user attributes (``user_id`` and ``segment``) for cold start.
+        """
+        frame = as_interactions(interactions)
+        if frame.height == 0:
+            raise ContractError("cannot fit a recommender on zero interactions")
+        items_frame = as_items(items) if items is not None else None
+        users_frame = as_users(users) if users is not None else None
+        item_ids = frame["item_id"].unique(maintain_order=False).sort()
+        if items_frame is not None:
+            item_ids = pl.concat([item_ids, items_frame["item_id"]]).unique().sort()
+        user_ids = frame["user_id"].unique().sort()
+        self._set_ids(user_ids.to_numpy().astype(str), item_ids.to_numpy().astype(str))
+        rows = np.array([self.user_index_[u] for u in frame["user_id"].to_list()], dtype=np.int64)
+        cols = np.array([self.item_index_[i] for i in frame["item_id"].to_list()], dtype=np.int64)
+        weights = frame["weight"].to_numpy().astype(np.float64)
+        matrix = sp.csr_matrix(
+            (weights, (rows, cols)), shape=(len(self.user_ids_), len(self.item_ids_))
+        )
+        matrix.sum_duplicates()
+        self.X_ = matrix
+        binary = (matrix > 0).astype(np.float64)
+        self.popularity_ = np.asarray(binary.sum(axis=0)).ravel()
+        self.item_category_ = self._item_categories(items_frame)
+        self._fit_segments(users_frame, binary)
+        self.recent_: dict[str, dict[int, float]] = {}
+        self._fit(matrix, frame, items_frame)
+        return self
+
+    def _set_ids(self, user_ids: np.ndarray, item_ids: np.ndarray) -> None:
+        self.user_ids_ = user_ids
+        self.item_ids_ = item_ids
+        self.user_index_ = {u: n for n, u in enumerate(user_ids.tolist())}
+        self.item_index_ = {i: n for n, i in enumerate(item_ids.tolist())}
+
+    def _item_categories(self, items: pl.DataFrame | None) -> np.ndarray:
+        out = np.array([""] * len(self.item_ids_), dtype=object)
+        if items is not None and "category" in items.columns:
+            for item, cat in zip(
+                items["item_id"].to_list(), items["category"].cast(pl.String).to_list(), strict=True
+            ):
+                out[self.item_index_[item]] = cat or ""
+        return out.astype(str)
+
+    def _fit_segments(self, users: pl.DataFrame | None, binary: sp.csr_matrix) -> None:
+        self.user_segment_: dict[str, str] = {}
+        self.segment_names_ = np.array([], dtype=str)
+        self.segment_popularity_ = np.zeros((0, len(self.item_ids_)))
+        if users is None or "segment" not in users.columns:
+            return
+        self.user_segment_ = {
+            u: str(s)
+            for u, s in zip(users["user_id"].to_list(), users["segment"].to_list(), strict=True)
+            if s is not None
+        }
+        names = sorted(set(self.user_segment_.values()))
+        self.segment_names_ = np.array(names, dtype=str)
+        seg_of_row = np.array(
+            [
+                names.index(self.user_segment_[u]) if u in self.user_segment_ else -1
+                for u in self.user_ids_.tolist()
+            ]
+        )
+        pops = np.zeros((len(names), len(self.item_ids_)))
+        for s in range(len(names)):
+            members = np.flatnonzero(seg_of_row == s)
+            if len(members):
+                pops[s] = np.asarray(binary[members].sum(axis=0)).ravel()
+        self.segment_popularity_ = pops
+
+    # -- subclass hooks ----------------------------------------------------------------------
+    def _fit(self, X: sp.csr_matrix, frame: pl.DataFrame, items: pl.DataFrame | None) -> None:
+        raise NotImplementedError
+
+    def _scores(self, rows: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """Dense scores (len(rows), n_items); ``rows`` is the training row or -1."""
+        raise NotImplementedError
+
+    def _contributions(
+        self, history_items: np.ndarray, history_weights: np.ndarray, targets: np.ndarray
+    ) -> np.ndarray | None:
+        """Per-history-item contributions to each target's score (targets x history)."""
+        return None
+
+    def _similar_scores(self, item: int) -> np.ndarray:
+        """Scores of every item as similar to ``item``."""
+        raise NotImplementedError
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Subclass JSON metadata and arrays to persist."""
+        return {}, {}
+
+    def _restore(self, meta: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        """Inverse of ``_state``."""
+
+    # -- history and events ------------------------------------------------------------------
+    def add_event(self, user_id: str, item_id: str, weight: float = 1.0) -> None:
+        """Record a new interaction; the user's next answer uses it (no refit needed)."""
+        self._check_fitted()
+        item = self.item_index_.get(str(item_id))
+        if item is None:
+            return
+        recent = self.recent_.setdefault(str(user_id), {})
+        recent[item] = recent.get(item, 0.0) + float(weight)
+
+    def _history(self, user_ids: Sequence[str]) -> tuple[np.ndarray, sp.csr_matrix]:
+        """Each user's history row (training plus new events); row -1 when it changed."""
+        rows = np.array([self.user_index_.get(u, -1) for u in user_ids], dtype=np.int64)
+        indptr, indices, data = self.X_.indptr, self.X_.indices, self.X_.data
+        parts_i: list[np.ndarray] = []
+        parts_v: list[np.ndarray] = []
+        offsets = [0]
+        for n, user in enumerate(user_ids):
+            row = int(rows[n])
+            cols = indices[indptr[row] : indptr[row + 1]] if row >= 0 else indices[:0]
+            vals = data[indptr[row] : indptr[row + 1]] if row >= 0 else data[:0]
+            recent = self.recent_.get(user)
+            if recent:
+                merged = dict(zip(cols.tolist(), vals.tolist(), strict=True))
+                for item, weight in recent.items():
+                    merged[item] = merged.get(item, 0.0) + weight
+                order = sorted(merged)
+                cols = np.array(order, dtype=indices.dtype)
+                vals = np.array([merged[i] for i in order], dtype=data.dtype)
+                rows[n] = -1
+            parts_i.append(cols)
+            parts_v.append(vals)
+            offsets.append(offsets[-1] + len(cols))
+        history = sp.csr_matrix(
+            (
+                np.concatenate(parts_v) if parts_v else data[:0],
+                np.concatenate(parts_i) if parts_i else indices[:0],
+                np.array(offsets, dtype=indptr.dtype),
+            ),
+            shape=(len(user_ids), len(self.item_ids_)),
+        )
+        history.eliminate_zeros()
+        return rows, history
+
+    def _popular_scores(self, user_id: str) -> tuple[np.ndarray, str]:
+        segment = self.user_segment_.get(user_id)
+        if segment is not None and len(self.segment_names_):
+            where = np.flatnonzero(self.segment_names_ == segment)
+            if len(where) and self.segment_popularity_[where[0]].sum() > 0:
+                pops = self.segment_popularity_[where[0]]
+                return pops + _TIEBREAK * self.popularity_, "popular_segment"
+        return self.popularity_.astype(np.float64).copy(), "popular"
+
+    # -- answers -----------------------------------------------------------------------------
+    def recommend(
+        self,
+        user_ids: str | Iterable[str],
+        k: int = 10,
+        exclude_seen: bool = True,
+        explain: bool = False,
+        rules: BusinessRules | None = None,
+    ) -> pl.DataFrame:
+        """Top-``k`` items per user as ``user_id, item_id, rank, score`` (+ why, if asked).
+
+        Users without history get what is popular in their segment (or overall). With
+        ``explain=True`` three columns say why: ``reason`` (history, content, popular_segment,
+        popular or pinned), ``because`` (the user's items that contributed most) and
+        ``explanation`` (a sentence).
+        """
+        users = [str(user_ids)] if isinstance(user_ids, str) else [str(u) for u in user_ids]
+        out = self.recommend_columns(users, k, exclude_seen, explain, rules)
+        schema: dict[str, Any] = {
+            "user_id": pl.String,
+            "item_id": pl.String,
+            "rank": pl.Int32,
+            "score": pl.Float64,
+        }
+        if explain:
+            schema |= {"reason": pl.String, "because": pl.List(pl.String), "explanation": pl.String}
+        return pl.DataFrame(out, schema=schema)
+
+    def recommend_columns(
+        self,
+        users: Sequence[str],
+        k: int = 10,
+        exclude_seen: bool = True,
+        explain: bool = False,
+        rules: BusinessRules | None = None,
+    ) -> dict[str, list[Any]]:
+        """What :meth:`recommend` returns, as plain column lists (the serving fast path)."""
+        self._check_fitted()
+        if isinstance(users, str):
+            users = [users]
+        rules = rules or BusinessRules()
+        static_mask = self._static_mask(rules)
+        out: dict[str, list[Any]] = {"user_id": [], "item_id": [], "rank": [], "score": []}
+        if explain:
+            out |= {"reason": [], "because": [], "explanation": []}
+        for start in range(0, len(users), _BATCH):
+            chunk = users[start : start + _BATCH]
+            rows, history = self._history(chunk)
+            has_history = (np.diff(history.indptr) > 0) & self.uses_history
+            scores = (
+                self._scores(rows, history)
+                if has_history.any()
+                else np.zeros((len(chunk), len(self.item_ids_)))
+            )
+            for n, user in enumerate(chunk):
+                row_scores = np.asarray(scores[n], dtype=np.float64)
+                if has_history[n]:
+                    row_scores = row_scores + _TIEBREAK * self.popularity_ / (
+                        self.popularity_.max() or 1.0
+                    )
+                    reason = self.explanation_kind
+                else:
+                    row_scores, reason = self._popular_scores(user)
+                seen = history.indices[history.indptr[n] : history.indptr[n + 1]]
+                weights = history.data[history.indptr[n] : history.indptr[n + 1]]
+                picked, picked_scores, pinned = self._select(
+                    user, row_scores, seen if exclude_seen else None, k, rules, static_mask
+                )
+                contributions = (
+                    self._contributions(seen, weights, picked)
+                    if explain and reason == self.explanation_kind and len(seen)
+                    else None
+                )
+                for rank, (item, score) in enumerate(
+                    zip(picked.tolist(), picked_scores.tolist(), strict=True), start=1
+                ):
+                    out["user_id"].append(user)
+                    out["item_id"].append(self.item_ids_[item])
+                    out["rank"].append(rank)
+                    out["score"].append(float(score))
+                    if explain:
+                        why, because = reason, []
+                        if item in pinned:
+                            why = "pinned"
+                        elif contributions is not None:
+                            contrib = contributions[rank - 1]
+                            top = np.argsort(-contrib, kind="stable")[:2]
+                            because = [str(self.item_ids_[seen[t]]) for t in top if contrib[t] > 0]
+                            if not because:
+                                why = "popular"
+                        out["reason"].append(why)
+                        out["because"].append(because)
+                        out["explanation"].append(self._sentence(why, because))
+        return out
+
+    @staticmethod
+    def _sentence(reason: str, because: list[str]) -> str:
+        if reason == "history" and because:
+            return "because you bought " + " and ".join(because)
+        if reason == "content" and because:
+            return "similar to " + " and ".join(because) + " (content match)"
+        if reason == "popular_segment":
+            return "popular in your segment"
+        if reason == "pinned":
+            return "featured"
+        return "popular with customers"
+
+    def _static_mask(self, rules: BusinessRules) -> np.ndarray:
+        allowed = np.ones(len(self.item_ids_), dtype=bool)
+        if rules.in_stock is not None:
+            allowed[:] = False
+            for item in rules.in_stock:
+                idx = self.item_index_.get(str(item))
+                if idx is not None:
+                    allowed[idx] = True
+        return allowed
+
+    def _select(
+        self,
+        user: str,
+        scores: np.ndarray,
+        seen: np.ndarray | None,
+        k: int,
+        rules: BusinessRules,
+        static_mask: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, set[int]]:
+        allowed = static_mask.copy()
+        if seen is not None:
+            allowed[seen] = False
+        excluded = rules.excluded_categories.get(user)
+        if excluded:
+            allowed &= ~np.isin(self.item_category_, list(excluded))
+        if rules.boost:
+            scores = scores - min(scores.min(), 0.0) + 1e-12
+            for item, factor in rules.boost.items():
+                idx = self.item_index_.get(str(item))
+                if idx is not None:
+                    scores[idx] *= factor
+        masked = np.where(allowed, scores, -np.inf)
+        pinned = [
+            self.item_index_[p]
+            for p in rules.pinned
+            if p in self.item_index_ and allowed[self.item_index_[p]]
+        ]
+        pinned_set = set(pinned)
+        budget = min(len(masked), max(4 * k + len(pinned), 64))
+        candidates = (
+            np.argpartition(-masked, budget - 1)[:budget]
+            if budget < len(masked)
+            else np.arange(len(masked))
+        )
+        order = candidates[np.lexsort((candidates, -masked[candidates]))]
+        chosen = self._diversify(pinned, order, masked, k, rules.max_per_category)
+        if len(chosen) < k and budget < len(masked):
+            order = np.lexsort((np.arange(len(masked)), -masked))
+            chosen = self._diversify(pinned, order, masked, k, rules.max_per_category)
+        picked = np.array(chosen, dtype=np.int64)
+        return picked, masked[picked] if len(picked) else np.zeros(0), pinned_set
+
+    def _diversify(
+        self, pinned: list[int], order: np.ndarray, masked: np.ndarray, k: int, cap: int | None
+    ) -> list[int]:
+        chosen: list[int] = []
+        per_category: dict[str, int] = {}
+        for item in [*pinned, *order.tolist()]:
+            if len(chosen) >= k:
+                break
+            if item in chosen or not np.isfinite(masked[item]):
+                continue
+            category = self.item_category_[item]
+            if cap is not None and category and per_category.get(category, 0) >= cap:
+                continue
+            per_category[category] = per_category.get(category, 0) + 1
+            chosen.append(item)
+        return chosen
+
+    def similar(self, item_id: str, k: int = 10) -> pl.DataFrame:
+        """The ``k`` items most like ``item_id``: ``item_id, similar_item_id, rank, score``."""
+        self._check_fitted()
+        item = self.item_index_.get(str(item_id))
+        if item is None:
+            from lakeforge.errors import NotFoundError
+
+            raise NotFoundError(f"item {item_id!r} is unknown to this model; refit with it")
+        scores = np.asarray(self._similar_scores(item), dtype=np.float64).copy()
+        scores[item] = -np.inf
+        order = np.lexsort((np.arange(len(scores)), -scores))[:k]
+        order = order[np.isfinite(scores[order])]
+        return pl.DataFrame(
+            {
+                "item_id": [str(item_id)] * len(order),
+                "similar_item_id": self.item_ids_[order].tolist(),
+                "rank": list(range(1, len(order) + 1)),
+                "score": scores[order].tolist(),
+            },
+            schema={
+                "item_id": pl.String,
+                "similar_item_id": pl.String,
+                "rank": pl.Int32,
+                "score": pl.Float64,
+            },
+        )
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Save as ``model.json`` + ``arrays.npz`` in the folder ``path`` (no pickle)."""
+        self._check_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta, arrays = self._state()
+        base_arrays = {
+            "user_ids": self.user_ids_.astype(str),
+            "item_ids": self.item_ids_.astype(str),
+            "popularity": self.popularity_,
+            "item_category": self.item_category_.astype(str),
+            "segment_names": self.segment_names_.astype(str),
+            "segment_popularity": self.segment_popularity_,
+            "segment_users": np.array(list(self.user_segment_), dtype=str),
+            "segment_of_user": np.array(list(self.user_segment_.values()), dtype=str),
+            **_sparse_arrays("X", self.X_),
+        }
+        everything: dict[str, Any] = {**base_arrays, **{f"m_{k}": v for k, v in arrays.items()}}
+        np.savez_compressed(folder / "arrays.npz", **everything)
+        doc = {
+            "model": type(self).__name__,
+            "params": self.get_params(),
+            "lakeforge_version": __version__,
+            "meta": meta,
+            "recent": {u: {str(i): w for i, w in d.items()} for u, d in self.recent_.items()},
+        }
+        (folder / "model.json").write_text(json.dumps(doc, indent=2, default=str))
+        return folder
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recommender:
+        """Load a model saved with :meth:`save` (warns when the Lakeforge version differs)."""
+        return load_model(path)
+
+
+def _sparse_arrays(prefix: str, matrix: sp.spmatrix | sp.sparray) -> dict[str, np.ndarray]:
+    csr = sp.csr_matrix(matrix)
+    return {
+        f"{prefix}_data": csr.data,
+        f"{prefix}_indices": csr.indices,
+        f"{prefix}_indptr": csr.indptr,
+        f"{prefix}_shape": np.array(csr.shape),
+    }
+
+
+def sparse_from(arrays: Mapping[str, np.ndarray], prefix: str) -> sp.csr_matrix:
+    """Rebuild a CSR matrix written by ``_sparse_arrays``."""
+    shape = tuple(int(s) for s in arrays[f"{prefix}_shape"])
+    return sp.csr_matrix(
+        (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]),
+        shape=shape,
+    )
+
+
+def load_model(path: str | Path) -> Recommender:
+    """Load any saved recommender from its folder."""
+    folder = Path(path)
+    doc = json.loads((folder / "model.json").read_text())
+    if doc.get("lakeforge_version") != __version__:
+        warnings.warn(
+            f"model at {folder} was saved by Lakeforge {doc.get('lakeforge_version')}, "
+            f"this is {__version__}; refit if answers look wrong",
+            UserWarning,
+            stacklevel=2,
+        )
+    cls = MODEL_REGISTRY[doc["model"]]
+    model = cls(**doc["params"])
+    with np.load(folder / "arrays.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    model._set_ids(arrays["user_ids"], arrays["item_ids"])
+    model.X_ = sparse_from(arrays, "X")
+    model.popularity_ = arrays["popularity"]
+    model.item_category_ = arrays["item_category"]
+    model.segment_names_ = arrays["segment_names"]
+    model.segment_popularity_ = arrays["segment_popularity"]
+    model.user_segment_ = dict(
+        zip(arrays["segment_users"].tolist(), arrays["segment_of_user"].tolist(), strict=True)
+    )
+    model.recent_ = {
+        u: {int(i): float(w) for i, w in d.items()} for u, d in doc.get("recent", {}).items()
+    }
+    model._restore(
+        doc["meta"] | {"_folder": str(folder)},
+        {k[2:]: v for k, v in arrays.items() if k.startswith("m_")},
+    )
+    return model
+
+
+register = _register

@@ -1,0 +1,84 @@
+"""The `recommend` sub-app end to end on a small workspace (fit, for, similar, evaluate)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+from typer.testing import CliRunner
+
+import lakeforge as lf
+from lakeforge.cli._recommend import recommend_app
+
+from .conftest import item_table, planted_interactions
+
+
+def shop(tmp_path: Path) -> Path:
+    ws = lf.Workspace.init(tmp_path / "shop")
+    lines = planted_interactions().with_row_index("n")
+    orders = lines.select(
+        pl.format("O{}", pl.col("n")).alias("order_id"),
+        pl.col("user_id").alias("customer_id"),
+        pl.col("ts").alias("ordered_at"),
+    )
+    items = lines.select(
+        pl.format("O{}", pl.col("n")).alias("order_id"),
+        pl.col("item_id").alias("product_id"),
+        pl.lit(1).alias("quantity"),
+    )
+    products = item_table().rename({"item_id": "product_id"})
+    for name, frame in (("orders", orders), ("order_items", items), ("products", products)):
+        frame.write_csv(tmp_path / f"{name}.csv")
+        ws.ingest(tmp_path / f"{name}.csv", table=name)
+    ws.close()
+    return tmp_path / "shop"
+
+
+def test_fit_then_recommend_and_similar(tmp_path: Path):
+    root = shop(tmp_path)
+    runner = CliRunner()
+    fitted = runner.invoke(
+        recommend_app,
+        [
+            "fit",
+            "--models",
+            "itemknn,content",
+            "--items",
+            "products",
+            "--weight",
+            "quantity",
+            "-w",
+            str(root),
+            "--json",
+        ],
+    )
+    assert fitted.exit_code == 0, fitted.output
+    assert (root / "models" / "recommend" / "itemknn" / "model.json").is_file()
+
+    answer = runner.invoke(
+        recommend_app, ["for", "U001", "-k", "3", "--explain", "-w", str(root), "--json"]
+    )
+    assert answer.exit_code == 0, answer.output
+    data = json.loads(answer.output)["data"]
+    assert len(data) == 3 and data[0]["because"]
+
+    alike = runner.invoke(
+        recommend_app, ["similar", "I020", "-k", "3", "--model", "content", "-w", str(root)]
+    )
+    assert alike.exit_code == 0, alike.output
+    assert "I0" in alike.output
+
+    missing = runner.invoke(recommend_app, ["for", "U001", "--model", "nope", "-w", str(root)])
+    assert missing.exit_code == 1
+
+
+def test_evaluate_writes_a_report(tmp_path: Path):
+    root = shop(tmp_path)
+    result = CliRunner().invoke(
+        recommend_app, ["evaluate", "--models", "itemknn", "-k", "5", "-w", str(root), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert set(report["models"]) == {"popular", "itemknn"}
+    assert Path(report["report"]).is_file()
