@@ -16,10 +16,19 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import pyarrow as pa
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
+from lakeforge.cli._shared import (
+    EXIT_ERROR,
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    JsonOpt,
+    WorkspaceOpt,
+    err,
+    fail,
+    out,
+)
 from lakeforge.contracts import Contract, ReadOptions
 from lakeforge.errors import LakeforgeError, RejectedDataError
 from lakeforge.workspace import Workspace
@@ -36,33 +45,10 @@ app = typer.Typer(
 contract_app = typer.Typer(help="Detect, show and check contracts.", no_args_is_help=True)
 app.add_typer(contract_app, name="contract")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
-
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_REJECTED = 3
-
-WorkspaceOpt = Annotated[
-    Path,
-    typer.Option(
-        "--workspace",
-        "-w",
-        envvar="LAKEFORGE_WORKSPACE",
-        help="Workspace directory (or any folder inside it).",
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-
 T = TypeVar("T")
 
 
-def _fail(exc: LakeforgeError, as_json: bool, code: int = EXIT_ERROR) -> NoReturn:
-    if as_json:
-        out.print_json(json.dumps({"error": exc.to_dict()}))
-    else:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
+_fail = fail
 
 
 def _usage_error(message: str, as_json: bool) -> NoReturn:

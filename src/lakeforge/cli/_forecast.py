@@ -5,13 +5,15 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import pyarrow as pa
 import typer
-from rich.console import Console
 from rich.table import Table as RichTable
 
+from lakeforge.cli._shared import JsonOpt, WorkspaceOpt
+from lakeforge.cli._shared import fail as _fail
+from lakeforge.cli._shared import out as _out
 from lakeforge.errors import LakeforgeError, NotFoundError
 from lakeforge.workspace import Workspace
 
@@ -24,15 +26,8 @@ forecast_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_out = Console(soft_wrap=True)
-_err = Console(stderr=True)
 SEPARATOR = "/"
 
-WorkspaceOpt = Annotated[
-    Path,
-    typer.Option("--workspace", "-w", envvar="LAKEFORGE_WORKSPACE", help="Workspace directory."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TableOpt = Annotated[str, typer.Option("--table", help="Lake table with the history.")]
 IdOpt = Annotated[
     str, typer.Option("--id", help="Series id column(s), comma-separated (joined with '/').")
@@ -58,14 +53,6 @@ OutOpt = Annotated[str, typer.Option("--out-table", help="Gold table for the for
 @forecast_app.callback()
 def _group() -> None:
     """Forecast demand per series and write the forecasts as gold tables."""
-
-
-def _fail(exc: LakeforgeError, as_json: bool) -> NoReturn:
-    if as_json:
-        _out.print_json(json.dumps({"error": exc.to_dict()}))
-    else:
-        _err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def _csv(value: str) -> list[str]:

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table as RichTable
 
+from lakeforge.cli._shared import JsonOpt, WorkspaceOpt
+from lakeforge.cli._shared import fail as _fail
+from lakeforge.cli._shared import out as _out
 from lakeforge.errors import LakeforgeError
 from lakeforge.workspace import Workspace
 
@@ -22,14 +24,7 @@ recommend_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_out = Console(soft_wrap=True)
-_err = Console(stderr=True)
 
-WorkspaceOpt = Annotated[
-    Path,
-    typer.Option("--workspace", "-w", envvar="LAKEFORGE_WORKSPACE", help="Workspace directory."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 InteractionsOpt = Annotated[str, typer.Option("--interactions", help="Interactions table.")]
 UserOpt = Annotated[str, typer.Option("--user", help="User id column.")]
 ItemOpt = Annotated[str, typer.Option("--item", help="Item id column.")]
@@ -45,14 +40,6 @@ ModelsOpt = Annotated[
 @recommend_app.callback()
 def _group() -> None:
     """Product recommendations: fit, evaluate, recommend and find similar items."""
-
-
-def _fail(exc: LakeforgeError, as_json: bool) -> None:
-    if as_json:
-        _out.print_json(json.dumps({"error": exc.to_dict()}))
-    else:
-        _err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def _frames(ws: Workspace, **kwargs: Any) -> Any:
