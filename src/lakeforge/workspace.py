@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as pads
 
 from lakeforge._version import __version__
 from lakeforge.config import Settings, get_settings
@@ -129,15 +130,21 @@ class Table:
             )
         return out
 
-    def quarantine(self, *, run_id: str | None = None, limit: int | None = None) -> pa.Table:
-        """Rejected rows with their reasons and source locations (committed runs only)."""
+    def quarantine_dataset(self, *, run_id: str | None = None) -> pads.Dataset | None:
+        """The quarantine as a lazy dataset of committed runs' rows (None when empty)."""
         store = self._ws.quarantine_store(self.name)
         if not store.exists():
-            return pa.table({})
-        rows = store.read()
+            return None
         committed = self._ws.catalog.committed_run_ids(self.name)
-        wanted = {run_id} & committed if run_id else committed
-        rows = rows.filter(pc.is_in(rows["_run_id"], pa.array(sorted(wanted), pa.string())))
+        wanted = sorted({run_id} & committed if run_id else committed)
+        return store.dataset().filter(pc.field("_run_id").isin(pa.array(wanted, pa.string())))
+
+    def quarantine(self, *, run_id: str | None = None, limit: int | None = None) -> pa.Table:
+        """Rejected rows with their reasons and source locations (committed runs only)."""
+        dataset = self.quarantine_dataset(run_id=run_id)
+        if dataset is None:
+            return pa.table({})
+        rows = dataset.to_table()
         rows = rows.sort_by([("_quarantined_at", "ascending"), ("_location", "ascending")])
         return rows.slice(0, limit) if limit is not None else rows
 
@@ -341,13 +348,16 @@ class Workspace:
         )
         high_water = getattr(opened, "high_water", None)
         if incremental_by and high_water is not None and result.status == "succeeded":
-            self.catalog.set_cursor(table, self._cursor_key(opened), str(high_water))
+            self.catalog.set_cursor(
+                table, self._cursor_key(opened, incremental_by), str(high_water)
+            )
         opened.close()
         return result
 
-    def _cursor_key(self, source: Source) -> str:
-        base = source.uri.split(" WHERE ")[0]
-        return hashlib.sha256(base.encode()).hexdigest()[:32]
+    @staticmethod
+    def _cursor_key(source: Source, column: str) -> str:
+        """One cursor per (source URI with its query, cursor column)."""
+        return hashlib.sha256(f"{source.uri}#{column}".encode()).hexdigest()[:32]
 
     def _resolve_contract(
         self, contract: Contract | str | Path | None, table: str
@@ -391,7 +401,7 @@ class Workspace:
         since = None
         if incremental_by:
             probe = open_source(text, sql=sql, incremental_by=incremental_by, options=options)
-            since = self.catalog.get_cursor(table, self._cursor_key(probe))
+            since = self.catalog.get_cursor(table, self._cursor_key(probe, incremental_by))
             probe.close()
         return open_source(
             text,
@@ -440,8 +450,8 @@ class Workspace:
     def _dataset_for(
         self, name: str, version: int | None, when: dt.datetime | None, quarantine: bool
     ) -> Any:
-        if quarantine:
-            return self.table(name).quarantine()
+        if quarantine:  # lazy: a query that never reads the quarantine never scans it
+            return self.table(name).quarantine_dataset()
         store = self.store(name)
         if not store.exists():
             return None
