@@ -1,1 +1,19 @@
 """Synthetic data: synthesizers, multi-table synthesis, the retail world simulator, evaluation."""
+
+from lakeforge.synth._base import (
+    SYNTHESIZERS,
+    ColumnKind,
+    TableSynthesizer,
+    infer_kinds,
+    load_synthesizer,
+)
+from lakeforge.synth._independent import IndependentSynthesizer
+
+__all__ = [
+    "SYNTHESIZERS",
+    "ColumnKind",
+    "IndependentSynthesizer",
+    "TableSynthesizer",
+    "infer_kinds",
+    "load_synthesizer",
+]
