@@ -7,6 +7,7 @@ from lakeforge.synth._base import (
     infer_kinds,
     load_synthesizer,
 )
+from lakeforge.synth._eval_multitable import cardinality_similarity, foreign_key_integrity
 from lakeforge.synth._independent import IndependentSynthesizer
 
 __all__ = [
@@ -14,6 +15,8 @@ __all__ = [
     "ColumnKind",
     "IndependentSynthesizer",
     "TableSynthesizer",
+    "cardinality_similarity",
+    "foreign_key_integrity",
     "infer_kinds",
     "load_synthesizer",
 ]

@@ -1,0 +1,159 @@
+"""Foreign-key integrity, cardinality similarity and inter-table trends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from lakeforge.contracts import Column, Contract, ForeignKey
+from lakeforge.errors import ContractError
+from lakeforge.synth import cardinality_similarity, foreign_key_integrity
+from lakeforge.synth._eval_multitable import children_per_parent, inter_table_trends, relations
+
+LABEL = "orders(customer_id)->customers(id)"
+
+
+@pytest.fixture
+def contracts() -> list[Contract]:
+    customers = Contract(
+        table="customers",
+        columns=[Column(name="id", type="integer"), Column(name="segment")],
+        primary_key=["id"],
+    )
+    orders = Contract(
+        table="orders",
+        columns=[
+            Column(name="order_id", type="integer"),
+            Column(name="customer_id", type="integer"),
+            Column(name="amount", type="float"),
+        ],
+        primary_key=["order_id"],
+        foreign_keys=[
+            ForeignKey(columns=["customer_id"], ref_table="customers", ref_columns=["id"])
+        ],
+    )
+    return [customers, orders]
+
+
+def _shop(seed: int, n_customers: int = 3000, shuffle_amounts: bool = False) -> dict[str, pa.Table]:
+    rng = np.random.default_rng(seed)
+    segment = rng.choice(["gold", "basic"], size=n_customers, p=[0.3, 0.7])
+    per = np.where(segment == "gold", rng.poisson(6, n_customers), rng.poisson(1.5, n_customers))
+    cust = np.repeat(np.arange(n_customers), per)
+    gold = np.repeat(segment == "gold", per)
+    amount = np.where(gold, rng.normal(200, 20, cust.size), rng.normal(50, 10, cust.size))
+    if shuffle_amounts:
+        amount = rng.permutation(amount)
+    customers = pa.table({"id": np.arange(n_customers), "segment": segment})
+    orders = pa.table({"order_id": np.arange(cust.size), "customer_id": cust, "amount": amount})
+    return {"customers": customers, "orders": orders}
+
+
+def test_relations_are_named_child_to_parent(contracts: list[Contract]) -> None:
+    assert [r.label for r in relations(contracts)] == [LABEL]
+
+
+def test_integrity_counts_orphans_and_ignores_null_keys(contracts: list[Contract]) -> None:
+    # Setup: 4 non-null child keys, one orphan (9), one null
+    tables = {
+        "customers": pa.table({"id": [1, 2, 3], "segment": ["a", "b", "a"]}),
+        "orders": pa.table(
+            {
+                "order_id": [1, 2, 3, 4, 5],
+                "customer_id": pa.array([1, 1, 9, None, 3], type=pa.int32()),
+                "amount": [1.0, 2.0, 3.0, 4.0, 5.0],
+            }
+        ),
+    }
+    # Run
+    result = foreign_key_integrity(tables, contracts)
+    # Assert
+    assert result == {LABEL: pytest.approx(0.75)}
+
+
+def test_integrity_of_a_clean_sample_is_one(contracts: list[Contract]) -> None:
+    assert foreign_key_integrity(_shop(0), contracts) == {LABEL: 1.0}
+
+
+def test_integrity_names_a_missing_table(contracts: list[Contract]) -> None:
+    with pytest.raises(ContractError, match="customers"):
+        foreign_key_integrity({"orders": _shop(0)["orders"]}, contracts)
+
+
+def test_children_per_parent_counts_childless_parents() -> None:
+    tables = {
+        "customers": pa.table({"id": [1, 2, 3], "segment": ["a", "b", "a"]}),
+        "orders": pa.table({"order_id": [1, 2, 3], "customer_id": [3, 3, 1], "amount": [1.0] * 3}),
+    }
+    rel = relations(
+        [
+            Contract(
+                table="orders",
+                columns=[Column(name="customer_id", type="integer")],
+                foreign_keys=[
+                    ForeignKey(columns=["customer_id"], ref_table="customers", ref_columns=["id"])
+                ],
+            )
+        ]
+    )[0]
+    assert children_per_parent(tables, rel).tolist() == [1.0, 0.0, 2.0]
+
+
+def test_cardinality_matches_sdmetrics_definition(contracts: list[Contract]) -> None:
+    # Setup: a same-distribution sample vs one where every customer has exactly one order
+    real, twin = _shop(0), _shop(1)
+    flat = dict(twin)
+    n = twin["customers"].num_rows
+    flat["orders"] = pa.table(
+        {"order_id": np.arange(n), "customer_id": np.arange(n), "amount": np.ones(n)}
+    )
+    # Run
+    good = cardinality_similarity(real, twin, contracts)[LABEL]
+    bad = cardinality_similarity(real, flat, contracts)[LABEL]
+    # Assert
+    assert good > 0.9
+    assert bad < 0.7
+    sdmetrics = pytest.importorskip("sdmetrics")
+    meta = {
+        "tables": {
+            "customers": {
+                "primary_key": "id",
+                "columns": {"id": {"sdtype": "id"}, "segment": {"sdtype": "categorical"}},
+            },
+            "orders": {
+                "primary_key": "order_id",
+                "columns": {
+                    "order_id": {"sdtype": "id"},
+                    "customer_id": {"sdtype": "id"},
+                    "amount": {"sdtype": "numerical"},
+                },
+            },
+        },
+        "relationships": [
+            {
+                "parent_table_name": "customers",
+                "parent_primary_key": "id",
+                "child_table_name": "orders",
+                "child_foreign_key": "customer_id",
+            }
+        ],
+    }
+    to_pd = lambda t: {k: v.to_pandas() for k, v in t.items()}  # noqa: E731
+    expected = sdmetrics.multi_table.CardinalityShapeSimilarity.compute(
+        to_pd(real), to_pd(flat), meta
+    )
+    assert bad == pytest.approx(expected)
+
+
+def test_inter_table_trends_see_a_broken_parent_child_dependency(contracts: list[Contract]) -> None:
+    # Setup: amounts depend on the parent's segment; the broken twin shuffles them
+    real, twin, broken = _shop(0), _shop(1), _shop(1, shuffle_amounts=True)
+    rel = relations(contracts)[0]
+    # Run
+    good = inter_table_trends(real, twin, rel, exclude={"orders": ["order_id"]})
+    bad = inter_table_trends(real, broken, rel, exclude={"orders": ["order_id"]})
+    # Assert
+    assert [(p.column_1, p.column_2) for p in good] == [("parent.segment", "child.amount")]
+    assert good[0].score > 0.9, good
+    assert bad[0].score < good[0].score - 0.2, bad
