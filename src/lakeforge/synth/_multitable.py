@@ -1,0 +1,1418 @@
+"""Multi-table synthesis: any number of related tables, any depth, from the contracts.
+
+The orchestrator layer over the single-table generators (``synth/_base.py``). It reads the
+contracts' primary keys, foreign keys, checks and PII tags and:
+
+* orders the tables parents first (a foreign-key cycle is an error) and gives each child one
+  *driving* parent, the deepest (ties: the first declared, or ``driving={"ratings":
+  "users"}``). The number of children of each parent row is learned as a column of the
+  parent (``__n_<child>``), so it depends on the parent's attributes and comes out in the
+  real distribution;
+* fits each child's generator with selected parent columns joined in as context, so child
+  rows depend on their parent (order value on customer segment); new child rows are sampled
+  with ``context=`` from the synthetic parent rows;
+* draws every other foreign key (``ratings.item_id`` when users drive) from the other
+  parent's learned popularity (``__p_<child>__<column>``), by exact slots: each synthetic
+  item gets as many ratings as its sampled popularity says, shared out over chunks with a
+  multivariate hypergeometric draw, so memory never holds a whole child table. A key that
+  in the real data always equals the driving parent's own key (``reviews.customer_id`` is
+  the order's customer) is copied through the driving parent instead;
+* writes primary keys in the real keys' format (``C00042``), numbers composite-key
+  columns within their parent (``order_items.line_number``), repairs keys made of foreign
+  keys (``order_items (order_id, product_id)``), fakes PII columns (``synth/_pii.py``) and
+  keeps the contract's rules (``synth/_constraints.py``).
+
+Every sampled foreign key is taken from a sampled parent row, so referential integrity is
+100% by construction. Sampling runs table by table in chunks (:meth:`Synthesizer.iter_sample`);
+what a child needs of its parents (keys, context columns, counts) is spilled to a
+memory-mapped Arrow file, so a table of any length streams in bounded memory.
+
+Example:
+    >>> tables = {"users": users, "items": items, "ratings": ratings}  # doctest: +SKIP
+    >>> syn = Synthesizer(contracts, seed=3).fit(tables)  # doctest: +SKIP
+    >>> twin = syn.sample(scale=0.5)  # doctest: +SKIP
+    >>> twin["ratings"].num_rows  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lakeforge._version import __version__
+from lakeforge.contracts import Contract
+from lakeforge.errors import ContractError, NotFittedError
+from lakeforge.synth._base import SYNTHESIZERS, TableSynthesizer, load_synthesizer
+from lakeforge.synth._constraints import (
+    Constraint,
+    ConstraintSet,
+    constraint_from_dict,
+    constraints_from_contract,
+)
+from lakeforge.synth._keys import KeyFormat, detect_key_format
+from lakeforge.synth._pii import PiiColumnPlan, fill_pii, null_flag, plan_pii
+from lakeforge.synth._types import schema_from_text, schema_to_text
+
+__all__ = ["SynthesisError", "Synthesizer", "parse_conditions", "parse_rows"]
+
+FORMAT_VERSION = 1
+_MAX_CONTEXT_CATEGORIES = 50
+_REPAIR_ROUNDS = 8
+_EXHAUSTIVE_LIMIT = 200_000
+
+LinkRole = Literal["driving", "secondary", "inherit"]
+Progress = Callable[[str, int, int], None]
+
+
+class SynthesisError(ContractError):
+    """Tables and contracts that cannot be synthesised as asked (all problems listed)."""
+
+    code = "synthesis_error"
+
+
+# -- plans (what fit learned about each table; JSON-ready) --------------------------------------
+
+
+@dataclass
+class Link:
+    """One foreign key of a child table and how its values are drawn."""
+
+    columns: list[str]
+    parent: str
+    ref_columns: list[str]
+    role: LinkRole = "secondary"
+    #: inherit: the driving parent's link whose parent row is copied
+    via: str | None = None
+    #: secondary: the parent's popularity column (children per parent row)
+    popularity: str | None = None
+    null_share: float = 0.0
+    orphan_null_share: float = 0.0
+
+    @property
+    def label(self) -> str:
+        """The child's key columns, comma-joined (unique within the child)."""
+        return ",".join(self.columns)
+
+
+@dataclass
+class TablePlan:
+    """Everything the sampler needs to rebuild one table from its generator's rows."""
+
+    name: str
+    schema: str
+    real_rows: int
+    columns: list[str]
+    learned: list[str] = field(default_factory=list)
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sequences: dict[str, int] = field(default_factory=dict)
+    links: list[Link] = field(default_factory=list)
+    pii: list[dict[str, Any]] = field(default_factory=list)
+    constraints: dict[str, Any] = field(default_factory=dict)
+    skipped_checks: list[str] = field(default_factory=list)
+    #: context column -> (link label, parent column)
+    context: dict[str, list[str]] = field(default_factory=dict)
+    #: children driven by this table: child -> count column
+    counts: dict[str, str] = field(default_factory=dict)
+    #: popularity columns this table holds for other tables' secondary links
+    popularity: list[str] = field(default_factory=list)
+    frame_columns: list[str] = field(default_factory=list)
+    orphan_share: float = 0.0
+    max_children: int | None = None
+    unique_sets: list[list[str]] = field(default_factory=list)
+    has_generator: bool = True
+    has_orphans: bool = False
+
+    @property
+    def driving(self) -> Link | None:
+        """The link whose parent decides how many rows this table gets."""
+        return next((link for link in self.links if link.role == "driving"), None)
+
+    def link(self, label: str) -> Link:
+        """The link with this label."""
+        return next(link for link in self.links if link.label == label)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TablePlan:
+        """Inverse of :meth:`to_dict`."""
+        body = dict(data)
+        body["links"] = [Link(**link) for link in body["links"]]
+        return cls(**body)
+
+
+def _count_column(child: str) -> str:
+    return f"__n_{child}"
+
+
+def _popularity_column(child: str, link: Link) -> str:
+    return f"__p_{child}__{link.label.replace(',', '__')}"
+
+
+def _index_column(link_label: str) -> str:
+    return f"__idx_{link_label.replace(',', '__')}"
+
+
+def _context_column(link: Link, column: str) -> str:
+    return f"__ctx_{link.label.replace(',', '__')}__{column}"
+
+
+# -- the public object ---------------------------------------------------------------------------
+
+
+class Synthesizer:
+    """Fit related tables under their contracts and sample a synthetic twin of them.
+
+    Args:
+        contracts: one contract per table (a list, or a mapping by table name).
+        method: the single-table generator for every table (``auto``, ``copula``,
+            ``autoregressive``, ``independent``...; see ``lakeforge.synth.SYNTHESIZERS``).
+        seed: the seed of fitting and of sampling unless ``sample(seed=)`` is given.
+        epsilon: a differential-privacy budget passed to generators that have one.
+        constraints: extra rules per table (``{"orders": [Inequality(...)]}``) on top of the
+            contract's checks.
+        driving: which parent drives each child's row count (``{"ratings": "users"}``).
+        max_context_columns: parent columns given to a child's generator as context.
+        chunk_rows: rows per sampled chunk (memory grows with it).
+        generator_params: extra keyword hyperparameters for the generators.
+        progress: show Rich progress bars while fitting and sampling.
+
+    Example:
+        >>> syn = Synthesizer(contracts).fit(tables)  # doctest: +SKIP
+        >>> twin = syn.sample(rows={"customers": 1000}, seed=3)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        contracts: Sequence[Contract] | Mapping[str, Contract],
+        *,
+        method: str = "auto",
+        seed: int = 0,
+        epsilon: float | None = None,
+        constraints: Mapping[str, Sequence[Constraint]] | None = None,
+        driving: Mapping[str, str] | None = None,
+        max_context_columns: int = 5,
+        chunk_rows: int = 100_000,
+        generator_params: Mapping[str, Any] | None = None,
+        progress: bool = False,
+    ) -> None:
+        listed = list(contracts.values()) if isinstance(contracts, Mapping) else list(contracts)
+        self.contracts = {c.table: c for c in listed}
+        self.method = method
+        self.seed = seed
+        self.epsilon = epsilon
+        self.constraints = {k: list(v) for k, v in (constraints or {}).items()}
+        self.driving = dict(driving or {})
+        self.max_context_columns = max_context_columns
+        self.chunk_rows = chunk_rows
+        self.generator_params = dict(generator_params or {})
+        self.progress = progress
+
+    # learned state
+    order_: list[str]
+    plans_: dict[str, TablePlan]
+    generators_: dict[str, TableSynthesizer | None]
+    orphan_generators_: dict[str, TableSynthesizer | None]
+    method_: str
+
+    # -- fitting ----------------------------------------------------------------------------
+    def fit(self, tables: Mapping[str, pa.Table]) -> Self:
+        """Learn every table (an Arrow table per name) and the relations between them."""
+        self._validate(tables)
+        self.method_ = resolve_method(self.method)
+        self.order_ = topological_order({name: self.contracts[name] for name in tables})
+        real = {name: _plain(tables[name]) for name in self.order_}
+        plans = {name: self._base_plan(name, real[name]) for name in self.order_}
+        indices = self._resolve_links(plans, real)
+        self._add_counts(plans, real, indices)
+        self.generators_, self.orphan_generators_ = {}, {}
+        with _progress_bar(self.progress) as bar:
+            task = bar("Fitting synthesizers", len(self.order_))
+            for name in self.order_:
+                self._fit_table(plans[name], plans, real, indices)
+                task(1)
+        self._choose_frame_columns(plans)
+        self.plans_ = plans
+        del self._extra
+        return self
+
+    def _validate(self, tables: Mapping[str, pa.Table]) -> None:
+        problems = []
+        for name, table in tables.items():
+            contract = self.contracts.get(name)
+            if contract is None:
+                problems.append(f"table `{name}` has no contract (known: {_names(self.contracts)})")
+                continue
+            if table.num_rows == 0:
+                problems.append(f"table `{name}` is empty")
+            absent = [c for c in contract.column_names if c not in table.column_names]
+            if absent:
+                problems.append(f"table `{name}` lacks contract columns: {', '.join(absent)}")
+        for child, parent in self.driving.items():
+            if child not in tables:
+                problems.append(f"driving: unknown table `{child}`")
+            elif child in self.contracts and parent not in {
+                fk.ref_table for fk in self.contracts[child].foreign_keys
+            }:
+                problems.append(f"driving: `{child}` has no foreign key to `{parent}`")
+        for name in self.constraints:
+            if name not in tables:
+                problems.append(f"constraints given for unknown table `{name}`")
+        if not tables:
+            problems.append("no tables given")
+        if problems:
+            raise SynthesisError("cannot fit the synthesizer", problems=problems)
+
+    def _base_plan(self, name: str, table: pa.Table) -> TablePlan:
+        contract = self.contracts[name]
+        table = table.select(contract.column_names)
+        fk_columns = {c for fk in contract.foreign_keys for c in fk.columns}
+        pii = set(contract.pii_columns)
+        plan = TablePlan(
+            name=name,
+            schema=schema_to_text(table.schema),
+            real_rows=table.num_rows,
+            columns=list(contract.column_names),
+        )
+        salt = sum(ord(ch) * 31**i for i, ch in enumerate(name)) % (1 << 30)
+        pk = list(contract.primary_key)
+        single_unique = [keys[0] for keys in contract.unique_keys() if len(keys) == 1]
+        for column in single_unique:
+            if column not in fk_columns and column not in pii:
+                plan.keys[column] = detect_key_format(table.column(column), salt=salt).to_dict()
+        if len(pk) > 1:
+            for column in pk:
+                kind = table.schema.field(column).type
+                if column not in fk_columns and pa.types.is_integer(kind):
+                    plan.sequences[column] = int(pc.min(table.column(column)).as_py() or 0)
+        for keys in contract.unique_keys():
+            if len(keys) > 1 and set(keys) <= fk_columns | set(plan.sequences):
+                plan.unique_sets.append(list(keys))
+        return plan
+
+    def _resolve_links(
+        self, plans: dict[str, TablePlan], real: dict[str, pa.Table]
+    ) -> dict[tuple[str, str], np.ndarray]:
+        """Each foreign key's parent row per child row (-1: null or not found)."""
+        indices: dict[tuple[str, str], np.ndarray] = {}
+        depth: dict[str, int] = {}
+        for name in self.order_:
+            contract = self.contracts[name]
+            plan = plans[name]
+            for fk in contract.foreign_keys:
+                if fk.ref_table not in plans or fk.ref_table == name:
+                    continue
+                link = Link(
+                    columns=list(fk.columns), parent=fk.ref_table, ref_columns=list(fk.ref_columns)
+                )
+                index = _row_index(real[name], fk.columns, real[fk.ref_table], fk.ref_columns)
+                indices[(name, link.label)] = index
+                plan.links.append(link)
+            depth[name] = 1 + max((depth[link.parent] for link in plan.links), default=-1)
+            if not plan.links:
+                continue
+            wanted = self.driving.get(name)
+            candidates = [link for link in plan.links if wanted in (None, link.parent)]
+            chosen = max(
+                candidates,
+                key=lambda link: (
+                    depth[link.parent],
+                    float(np.mean(indices[(name, link.label)] >= 0)),
+                    -plan.links.index(link),
+                ),
+            )
+            chosen.role = "driving"
+            driving_index = indices[(name, chosen.label)]
+            plan.orphan_share = float(np.mean(driving_index < 0))
+            for link in plan.links:
+                if link is chosen:
+                    continue
+                mine = indices[(name, link.label)]
+                link.null_share = _share(mine[driving_index >= 0] < 0)
+                link.orphan_null_share = _share(mine[driving_index < 0] < 0)
+                via = self._inherit_via(plans[chosen.parent], link, indices, mine, driving_index)
+                if via is not None:
+                    link.role, link.via = "inherit", via
+            if set(chosen.columns) in [set(k) for k in self.contracts[name].unique_keys()]:
+                plan.max_children = 1
+        return indices
+
+    @staticmethod
+    def _inherit_via(
+        parent_plan: TablePlan,
+        link: Link,
+        indices: dict[tuple[str, str], np.ndarray],
+        mine: np.ndarray,
+        driving_index: np.ndarray,
+    ) -> str | None:
+        """The driving parent's own link to the same table, if this key always follows it."""
+        for candidate in parent_plan.links:
+            if candidate.parent != link.parent or candidate.ref_columns != link.ref_columns:
+                continue
+            through = indices[(parent_plan.name, candidate.label)]
+            rows = (driving_index >= 0) & (mine >= 0)
+            if not rows.any():
+                continue
+            same = through[driving_index[rows]] == mine[rows]
+            if float(np.mean(same)) >= 0.98:
+                return candidate.label
+        return None
+
+    def _add_counts(
+        self,
+        plans: dict[str, TablePlan],
+        real: dict[str, pa.Table],
+        indices: dict[tuple[str, str], np.ndarray],
+    ) -> None:
+        """Children per parent row, as columns the parents' generators learn."""
+        self._extra: dict[str, dict[str, np.ndarray]] = {name: {} for name in plans}
+        for name in self.order_:
+            for link in plans[name].links:
+                index = indices[(name, link.label)]
+                parent_rows = real[link.parent].num_rows
+                counts = np.bincount(index[index >= 0], minlength=parent_rows).astype(np.int64)
+                if link.role == "driving":
+                    column = _count_column(name)
+                    plans[link.parent].counts[name] = column
+                elif link.role == "secondary":
+                    column = _popularity_column(name, link)
+                    link.popularity = column
+                    plans[link.parent].popularity.append(column)
+                else:
+                    continue
+                self._extra[link.parent][column] = counts
+
+    def _fit_table(
+        self,
+        plan: TablePlan,
+        plans: dict[str, TablePlan],
+        real: dict[str, pa.Table],
+        indices: dict[tuple[str, str], np.ndarray],
+    ) -> None:
+        contract = self.contracts[plan.name]
+        table = real[plan.name].select(contract.column_names)
+        fk_columns = {c for link in plan.links for c in link.columns}
+        pii_columns = set(contract.pii_columns)
+        excluded = set(plan.keys) | set(plan.sequences) | fk_columns | pii_columns
+        learned = [c for c in plan.columns if c not in excluded]
+        plan.learned = [c for c in learned if _learnable(table.column(c))]
+        foreign = {
+            link.columns[0]: pa.array(indices[(plan.name, link.label)], pa.int64())
+            for link in plan.links
+        }
+        pii_plans = plan_pii(table, contract, foreign_keys=foreign)
+        plan.pii = [p.to_dict() for p in pii_plans]
+        rules, skipped = constraints_from_contract(contract)
+        rules += self.constraints.get(plan.name, [])
+        plan.skipped_checks = skipped
+        rule_set = ConstraintSet(rules).fit(table, learnable=plan.learned)
+        plan.constraints = rule_set.to_dict()
+        frame = rule_set.transform(table.select(plan.learned))
+        for pii in pii_plans:
+            if pii.nullable:
+                frame = frame.append_column(
+                    null_flag(pii.column), pc.is_null(table.column(pii.column))
+                )
+        for column, values in self._extra[plan.name].items():
+            frame = frame.append_column(column, pa.array(values, pa.int64()))
+        driving = plan.driving
+        context_names: list[str] = []
+        if driving is not None:
+            main_rows = indices[(plan.name, driving.label)] >= 0
+            context = self._context(plan, plans, real, indices)
+            for name, values in context.items():
+                frame = frame.append_column(name, values)
+            context_names = list(context)
+            main = frame.filter(pa.array(main_rows))
+            orphans = frame.filter(pa.array(~main_rows)).drop_columns(context_names)
+        else:
+            main, orphans = frame, frame.slice(0, 0)
+        if main.num_columns - len(context_names) == 0:
+            plan.has_generator = False
+            self.generators_[plan.name] = None
+        else:
+            self.generators_[plan.name] = self._generator().fit(main, context_columns=context_names)
+        plan.has_orphans = orphans.num_rows > 0 and orphans.num_columns > 0
+        self.orphan_generators_[plan.name] = (
+            self._generator().fit(orphans) if plan.has_orphans else None
+        )
+
+    def _context(
+        self,
+        plan: TablePlan,
+        plans: dict[str, TablePlan],
+        real: dict[str, pa.Table],
+        indices: dict[tuple[str, str], np.ndarray],
+    ) -> dict[str, pa.Array]:
+        out: dict[str, pa.Array] = {}
+        for link in plan.links:
+            if link.role == "inherit":
+                continue
+            parent = plans[link.parent]
+            limit = (
+                self.max_context_columns
+                if link.role == "driving"
+                else max(1, self.max_context_columns // 2)
+            )
+            columns = [c for c in parent.learned if _good_context(real[link.parent].column(c))]
+            columns = columns[:limit]
+            index = indices[(plan.name, link.label)]
+            for column in columns:
+                name = _context_column(link, column)
+                out[name] = _take(real[link.parent].column(column), index)
+                plan.context[name] = [link.label, column]
+            count = _count_column(plan.name) if link.role == "driving" else link.popularity
+            if count is not None:
+                name = _context_column(link, count)
+                values = self._extra[link.parent][count]
+                out[name] = _take(pa.chunked_array([pa.array(values, pa.int64())]), index)
+                plan.context[name] = [link.label, count]
+        return out
+
+    def _choose_frame_columns(self, plans: dict[str, TablePlan]) -> None:
+        """What each table keeps of its sampled rows for its children (keys, context, counts)."""
+        for plan in plans.values():
+            for link in plan.links:
+                parent = plans[link.parent]
+                wanted = [*link.ref_columns]
+                wanted += [col for lab, col in plan.context.values() if lab == link.label]
+                if link.role == "driving":
+                    wanted.append(_count_column(plan.name))
+                if link.popularity:
+                    wanted.append(link.popularity)
+                if link.via and plan.driving is not None:
+                    carrier = plans[plan.driving.parent]
+                    if _index_column(link.via) not in carrier.frame_columns:
+                        carrier.frame_columns.append(_index_column(link.via))
+                for column in wanted:
+                    if column not in parent.frame_columns:
+                        parent.frame_columns.append(column)
+
+    def _generator(self) -> TableSynthesizer:
+        cls = SYNTHESIZERS[self.method_]
+        params = dict(self.generator_params)
+        accepted = _keyword_params(cls)
+        if self.epsilon is not None:
+            if "epsilon" not in accepted:
+                raise SynthesisError(
+                    f"method `{self.method_}` has no differential-privacy mode; choose a method "
+                    "that takes epsilon or leave --epsilon out"
+                )
+            params["epsilon"] = self.epsilon
+        if "seed" in accepted:
+            params.setdefault("seed", self.seed)
+        unknown = [p for p in params if p not in accepted]
+        if unknown:
+            raise SynthesisError(f"method `{self.method_}` does not take: {', '.join(unknown)}")
+        return cls(**params)
+
+    # -- sampling ---------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "plans_"):
+            raise NotFittedError("Synthesizer is not fitted yet; call fit() first")
+
+    def sample(
+        self,
+        *,
+        scale: float = 1.0,
+        rows: Mapping[str, int] | None = None,
+        conditions: Mapping[str, Any] | Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> dict[str, pa.Table]:
+        """Sample every table into memory (see :meth:`iter_sample` for large outputs).
+
+        Args:
+            scale: row-count factor for tables without a parent (children follow).
+            rows: exact rows for some tables (``{"customers": 1000}``); a child's count sets
+                its root ancestors' scale to match.
+            conditions: fixed values, ``{"payments.is_fraud": 1}`` or ``["payments.is_fraud=1"]``.
+            seed: the sampling seed (default: the synthesizer's).
+        """
+        out = {}
+        for name, chunks in self.iter_sample(
+            scale=scale, rows=rows, conditions=conditions, seed=seed
+        ):
+            parts = list(chunks)
+            schema = self.output_schema(name)
+            out[name] = pa.Table.from_batches(
+                [b for part in parts for b in part.to_batches()], schema=schema
+            )
+        return out
+
+    def output_schema(self, table: str) -> pa.Schema:
+        """The Arrow schema of a sampled table (the real table's)."""
+        self._check_fitted()
+        return schema_from_text(self._plan(table).schema)
+
+    def _plan(self, table: str) -> TablePlan:
+        try:
+            return self.plans_[table]
+        except KeyError:
+            raise SynthesisError(
+                f"unknown table `{table}` (fitted: {_names(self.plans_)})", table=table
+            ) from None
+
+    def planned_rows(
+        self, *, scale: float = 1.0, rows: Mapping[str, int] | None = None
+    ) -> dict[str, int | None]:
+        """Rows of each root table (exact) and of requested tables; None: follows parents."""
+        self._check_fitted()
+        requested = dict(rows or {})
+        for name, count in requested.items():
+            self._plan(name)
+            if int(count) < 0:
+                raise SynthesisError(f"rows for `{name}` must be >= 0, got {count}", table=name)
+        if scale < 0:
+            raise SynthesisError(f"scale must be >= 0, got {scale}")
+        out: dict[str, int | None] = {}
+        for name in self.order_:
+            plan = self.plans_[name]
+            if plan.driving is None:
+                out[name] = int(requested.get(name, round(plan.real_rows * scale)))
+            else:
+                out[name] = int(requested[name]) if name in requested else None
+        for name, count in requested.items():
+            plan = self.plans_[name]
+            ancestor = plan
+            while ancestor.driving is not None:
+                ancestor = self.plans_[ancestor.driving.parent]
+            if ancestor.name != name and ancestor.name not in requested:
+                wanted = round(ancestor.real_rows * int(count) / max(plan.real_rows, 1))
+                out[ancestor.name] = max(int(out[ancestor.name] or 0), max(1, wanted))
+        return out
+
+    def iter_sample(
+        self,
+        *,
+        scale: float = 1.0,
+        rows: Mapping[str, int] | None = None,
+        conditions: Mapping[str, Any] | Sequence[str] | None = None,
+        seed: int | None = None,
+        chunk_rows: int | None = None,
+        workdir: str | Path | None = None,
+    ) -> Iterator[tuple[str, Iterator[pa.Table]]]:
+        """Yield ``(table, chunks)`` parents first; each table's chunks stream lazily.
+
+        Consume a table's chunks before moving on (the sampler drains what is left, since
+        its children need the whole parent). Parent columns that children need are kept in
+        a memory-mapped Arrow file under ``workdir`` (default: a temporary folder).
+        """
+        self._check_fitted()
+        planned = self.planned_rows(scale=scale, rows=rows)
+        fixed = self.resolve_conditions(conditions)
+        run = _Run(
+            self,
+            planned=planned,
+            conditions=fixed,
+            seed=self.seed if seed is None else int(seed),
+            chunk_rows=chunk_rows or self.chunk_rows,
+            workdir=Path(tempfile.mkdtemp(prefix="lakeforge-synth-", dir=workdir)),
+        )
+        try:
+            for name in self.order_:
+                chunks = run.table_chunks(name)
+                yield name, chunks
+                for _ in chunks:  # drain what the caller did not read
+                    pass
+        finally:
+            run.close()
+
+    def resolve_conditions(
+        self, conditions: Mapping[str, Any] | Sequence[str] | None
+    ) -> dict[str, dict[str, Any]]:
+        """Conditions by table, values cast to the columns' types; every problem at once."""
+        self._check_fitted()
+        if conditions is None:
+            return {}
+        pairs = parse_conditions(conditions)
+        problems: list[str] = []
+        out: dict[str, dict[str, Any]] = {}
+        for qualified, value in pairs.items():
+            table, _, column = qualified.partition(".")
+            if not column:
+                problems.append(f"condition `{qualified}` must name table.column")
+                continue
+            plan = self.plans_.get(table)
+            if plan is None:
+                problems.append(
+                    f"condition on unknown table `{table}` (fitted: {_names(self.plans_)})"
+                )
+                continue
+            rules = ConstraintSet.from_dict(plan.constraints)
+            if column not in plan.columns:
+                problems.append(f"condition on unknown column `{table}.{column}`")
+            elif column not in plan.learned:
+                problems.append(
+                    f"cannot condition on `{table}.{column}`: it is a key, a foreign key or a "
+                    "PII column, generated rather than learned"
+                )
+            elif column in rules.derived_columns() or any(
+                column in combo.columns for combo in rules.combos_
+            ):
+                problems.append(
+                    f"cannot condition on `{table}.{column}`: it is rebuilt from a constraint; "
+                    "condition on the column it is derived from"
+                )
+            else:
+                kind = schema_from_text(plan.schema).field(column).type
+                try:
+                    out.setdefault(table, {})[column] = _coerce(value, kind)
+                except (pa.ArrowInvalid, ValueError, TypeError) as exc:
+                    problems.append(f"condition `{qualified}={value}`: not a {kind} ({exc})")
+        if problems:
+            raise SynthesisError("invalid sampling conditions", problems=problems)
+        return out
+
+    # -- persistence --------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Save as ``synthesizer.json`` plus one folder per table generator (JSON + npz)."""
+        self._check_fitted()
+        folder = Path(path)
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        for name in self.order_:
+            generator = self.generators_[name]
+            if generator is not None:
+                generator.save(folder / "tables" / name)
+            orphan = self.orphan_generators_[name]
+            if orphan is not None:
+                orphan.save(folder / "tables" / f"{name}.orphans")
+        doc = {
+            "format": FORMAT_VERSION,
+            "lakeforge_version": __version__,
+            "params": {
+                "method": self.method,
+                "seed": self.seed,
+                "epsilon": self.epsilon,
+                "driving": self.driving,
+                "max_context_columns": self.max_context_columns,
+                "chunk_rows": self.chunk_rows,
+                "generator_params": self.generator_params,
+            },
+            "constraints": {k: [asdict(c) for c in v] for k, v in self.constraints.items()},
+            "method": self.method_,
+            "order": self.order_,
+            "contracts": {name: self.contracts[name].to_dict() for name in self.order_},
+            "plans": {name: self.plans_[name].to_dict() for name in self.order_},
+        }
+        (folder / "synthesizer.json").write_text(json.dumps(doc, indent=2, default=str))
+        return folder
+
+    @classmethod
+    def load(cls, path: str | Path) -> Synthesizer:
+        """Load a synthesizer saved with :meth:`save` (warns when the Lakeforge version differs)."""
+        folder = Path(path)
+        document = folder / "synthesizer.json"
+        if not document.is_file():
+            raise SynthesisError(f"no saved synthesizer at {folder} (synthesizer.json not found)")
+        doc = json.loads(document.read_text())
+        if doc.get("lakeforge_version") != __version__:
+            warnings.warn(
+                f"synthesizer at {folder} was saved by Lakeforge {doc.get('lakeforge_version')}, "
+                f"this is {__version__}; refit if samples look wrong",
+                UserWarning,
+                stacklevel=2,
+            )
+        resolve_method(doc["method"])
+        contracts = [Contract.from_dict(body) for body in doc["contracts"].values()]
+        params = doc["params"]
+        syn = cls(
+            contracts,
+            constraints={
+                k: [constraint_from_dict(c) for c in v] for k, v in doc["constraints"].items()
+            },
+            **params,
+        )
+        syn.method_ = doc["method"]
+        syn.order_ = list(doc["order"])
+        syn.plans_ = {name: TablePlan.from_dict(body) for name, body in doc["plans"].items()}
+        syn.generators_, syn.orphan_generators_ = {}, {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the version was checked above
+            for name in syn.order_:
+                plan = syn.plans_[name]
+                syn.generators_[name] = (
+                    load_synthesizer(folder / "tables" / name) if plan.has_generator else None
+                )
+                syn.orphan_generators_[name] = (
+                    load_synthesizer(folder / "tables" / f"{name}.orphans")
+                    if plan.has_orphans
+                    else None
+                )
+        return syn
+
+    def describe(self) -> dict[str, Any]:
+        """The fitted structure: per table its driving parent, links, keys, PII and rules."""
+        self._check_fitted()
+        out: dict[str, Any] = {"method": self.method_, "tables": {}}
+        for name in self.order_:
+            plan = self.plans_[name]
+            out["tables"][name] = {
+                "real_rows": plan.real_rows,
+                "driving_parent": plan.driving.parent if plan.driving else None,
+                "links": {link.label: f"{link.role} -> {link.parent}" for link in plan.links},
+                "generated_keys": sorted(plan.keys) + sorted(plan.sequences),
+                "pii_faked": [p["column"] for p in plan.pii],
+                "context_columns": [col for _, col in plan.context.values()],
+                "learned_columns": plan.learned,
+                "checks_not_enforced": plan.skipped_checks,
+            }
+        return out
+
+
+# -- one sampling run ---------------------------------------------------------------------------
+
+
+class _Run:
+    """State of one sampling run: the parents' frames and the row counts decided so far."""
+
+    def __init__(
+        self,
+        syn: Synthesizer,
+        *,
+        planned: dict[str, int | None],
+        conditions: dict[str, dict[str, Any]],
+        seed: int,
+        chunk_rows: int,
+        workdir: Path,
+    ) -> None:
+        self.syn = syn
+        self.planned = planned
+        self.conditions = conditions
+        self.seed = seed
+        self.chunk_rows = max(1, chunk_rows)
+        self.workdir = workdir
+        self.frames: dict[str, pa.Table] = {}
+        self.rows: dict[str, int] = {}
+        self._maps: list[pa.MemoryMappedFile] = []
+
+    def close(self) -> None:
+        self.frames.clear()
+        for mapped in self._maps:
+            mapped.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _seed(self, *parts: int) -> int:
+        return int(np.random.SeedSequence([self.seed, *parts]).generate_state(1)[0])
+
+    def table_chunks(self, name: str) -> Iterator[pa.Table]:
+        plan = self.syn.plans_[name]
+        index = self.syn.order_.index(name)
+        writer: pa.RecordBatchFileWriter | None = None
+        path = self.workdir / f"{index}.arrow"
+        produced = 0
+        try:
+            for chunk, frame_part in self._chunks(plan, index):
+                produced += chunk.num_rows
+                if plan.frame_columns:
+                    if writer is None:
+                        writer = pa.ipc.new_file(str(path), frame_part.schema)
+                    writer.write_table(frame_part)
+                yield chunk
+        finally:
+            if writer is not None:
+                writer.close()
+        self.rows[name] = produced
+        if plan.frame_columns:
+            if writer is None:
+                self.frames[name] = pa.table(
+                    {c: pa.array([], pa.int64()) for c in plan.frame_columns}
+                )
+            else:
+                mapped = pa.memory_map(str(path))
+                self._maps.append(mapped)
+                self.frames[name] = pa.ipc.open_file(mapped).read_all()
+
+    def _chunks(self, plan: TablePlan, index: int) -> Iterator[tuple[pa.Table, pa.Table]]:
+        driving = plan.driving
+        generator = self.syn.generators_[plan.name]
+        conditions = self.conditions.get(plan.name, {})
+        ordinal = 0
+        if driving is None:
+            total = int(self.planned[plan.name] or 0)
+            for number, start in enumerate(range(0, total, self.chunk_rows)):
+                n = min(self.chunk_rows, total - start)
+                raw = _draw(generator, n, None, conditions, self._seed(index, number, 0))
+                yield self._finish(plan, raw, ordinal, {}, number)
+                ordinal += n
+            return
+        parent = self.frames[driving.parent]
+        counts = _counts(parent, _count_column(plan.name), plan.max_children)
+        requested = self.planned.get(plan.name)
+        orphan_total = 0
+        if requested is not None:
+            orphan_total = round(requested * plan.orphan_share) if plan.has_orphans else 0
+            counts = _rescale(counts, int(requested) - orphan_total)
+        elif plan.has_orphans and plan.orphan_share < 1:
+            orphan_total = round(counts.sum() * plan.orphan_share / (1 - plan.orphan_share))
+        main_total = int(counts.sum())
+        slots = self._slots(plan, main_total)
+        rng = np.random.default_rng(self._seed(index, 0, 1))
+        number = 0
+        for first, last in _blocks(counts, self.chunk_rows):
+            parent_rows = np.repeat(np.arange(first, last, dtype=np.int64), counts[first:last])
+            if len(parent_rows) == 0:
+                continue
+            links = {driving.label: parent_rows}
+            for link in plan.links:
+                if link.role == "secondary":
+                    links[link.label] = self._draw_secondary(
+                        link, slots[link.label], len(parent_rows), rng, link.null_share
+                    )
+                elif link.role == "inherit" and link.via:
+                    through = self.frames[driving.parent].column(_index_column(link.via))
+                    links[link.label] = np.asarray(
+                        through.take(pa.array(parent_rows)).to_numpy(zero_copy_only=False),
+                        dtype=np.int64,
+                    )
+            keep = self._repair_unique(plan, links, rng)
+            if keep is not None:
+                links = {k: v[keep] for k, v in links.items()}
+                parent_rows = links[driving.label]
+            context = self._context(plan, links, len(parent_rows))
+            raw = _draw(
+                generator, len(parent_rows), context, conditions, self._seed(index, number, 0)
+            )
+            yield self._finish(plan, raw, ordinal, links, number)
+            ordinal += len(parent_rows)
+            number += 1
+        orphans = self.syn.orphan_generators_[plan.name]
+        for start in range(0, orphan_total, self.chunk_rows):
+            n = min(self.chunk_rows, orphan_total - start)
+            links = {driving.label: np.full(n, -1, dtype=np.int64)}
+            for link in plan.links:
+                if link is driving:
+                    continue
+                weights = self._popularity(link)
+                links[link.label] = _draw_weighted(weights, n, rng, link.orphan_null_share)
+            raw = _draw(orphans, n, None, conditions, self._seed(index, number, 0))
+            yield self._finish(plan, raw, ordinal, links, number)
+            ordinal += n
+            number += 1
+
+    def _popularity(self, link: Link) -> np.ndarray:
+        frame = self.frames[link.parent]
+        rows = frame.num_rows
+        if link.popularity and link.popularity in frame.column_names:
+            values = frame.column(link.popularity).to_numpy(zero_copy_only=False)
+            weights = np.clip(np.nan_to_num(values.astype(np.float64)), 0, None)
+            if weights.sum() > 0:
+                return np.asarray(weights, dtype=np.float64)
+        return np.ones(rows, dtype=np.float64)
+
+    def _slots(self, plan: TablePlan, total: int) -> dict[str, np.ndarray]:
+        """Per secondary link, how many child rows each parent row receives in all."""
+        out = {}
+        for link in plan.links:
+            if link.role == "secondary":
+                out[link.label] = _rescale(np.rint(self._popularity(link)).astype(np.int64), total)
+        return out
+
+    @staticmethod
+    def _draw_secondary(
+        link: Link, remaining: np.ndarray, n: int, rng: np.random.Generator, null_share: float
+    ) -> np.ndarray:
+        if remaining.sum() < n or len(remaining) == 0:
+            picked = _draw_weighted(remaining.astype(np.float64) + 1e-9, n, rng, 0.0)
+        else:
+            taken = rng.multivariate_hypergeometric(remaining, n, method="marginals")
+            remaining -= taken
+            picked = np.repeat(np.arange(len(remaining), dtype=np.int64), taken)
+            rng.shuffle(picked)
+        if null_share > 0:
+            picked = np.where(rng.random(n) < null_share, -1, picked)
+        return picked
+
+    def _repair_unique(
+        self, plan: TablePlan, links: dict[str, np.ndarray], rng: np.random.Generator
+    ) -> np.ndarray | None:
+        """Re-draw secondary keys that repeat a unique key made of foreign keys.
+
+        Returns the rows to keep (None: all) when a duplicate cannot be repaired.
+        """
+        keep: np.ndarray | None = None
+        for unique in plan.unique_sets:
+            members = [link for link in plan.links if set(link.columns) <= set(unique)]
+            covered = {c for link in members for c in link.columns}
+            if covered != set(unique) - set(plan.sequences) or set(plan.sequences) & set(unique):
+                continue
+            movable = [link for link in members if link.role == "secondary"]
+            arrays = [links[link.label] for link in members]
+            duplicated = _duplicated(arrays)
+            if not duplicated.any():
+                continue
+            if movable:
+                target = movable[-1]
+                weights = self._popularity(target)
+                values = links[target.label]
+                for _ in range(_REPAIR_ROUNDS):
+                    rows = np.flatnonzero(duplicated)
+                    if len(rows) == 0:
+                        break
+                    values[rows] = _draw_weighted(weights, len(rows), rng, 0.0)
+                    duplicated = _duplicated(arrays)
+                if duplicated.any():
+                    fixed = [link for link in members if link.role != "secondary"]
+                    _exhaustive_repair(
+                        [links[link.label] for link in fixed],
+                        [links[link.label] for link in movable],
+                        [self._popularity(link) for link in movable],
+                        duplicated,
+                        rng,
+                    )
+                    duplicated = _duplicated(arrays)
+            if duplicated.any():
+                keep = ~duplicated if keep is None else keep & ~duplicated
+        return keep
+
+    def _context(self, plan: TablePlan, links: dict[str, np.ndarray], n: int) -> pa.Table | None:
+        if not plan.context:
+            return None
+        columns = {}
+        for name, (label, column) in plan.context.items():
+            link = plan.link(label)
+            frame = self.frames[link.parent]
+            columns[name] = _take(frame.column(column), links[label])
+        return pa.table(columns) if columns else pa.table({"__rows": pa.nulls(n)})
+
+    def _finish(
+        self,
+        plan: TablePlan,
+        raw: pa.Table,
+        ordinal: int,
+        links: dict[str, np.ndarray],
+        number: int,
+    ) -> tuple[pa.Table, pa.Table]:
+        """Generator rows -> final rows (keys, foreign keys, PII, rules) and the frame part."""
+        schema = schema_from_text(plan.schema)
+        n = raw.num_rows
+        rules = ConstraintSet.from_dict(plan.constraints)
+        rows = rules.reverse(raw)
+        columns: dict[str, pa.Array] = {}
+        for column in plan.learned:
+            if column in rows.column_names:
+                columns[column] = rows.column(column).combine_chunks()
+        for column, fmt in plan.keys.items():
+            columns[column] = KeyFormat.from_dict(fmt).generate(ordinal, n)
+        driving = plan.driving
+        for column, start in plan.sequences.items():
+            group = links[driving.label] if driving is not None else np.zeros(n, dtype=np.int64)
+            columns[column] = pa.array(start + _rank_within(group), pa.int64())
+        for link in plan.links:
+            index = links.get(link.label, np.full(n, -1, dtype=np.int64))
+            frame = self.frames[link.parent]
+            for column, ref in zip(link.columns, link.ref_columns, strict=True):
+                columns[column] = _take(frame.column(ref), index)
+        pii_plans = [PiiColumnPlan.from_dict(p) for p in plan.pii]
+        if pii_plans:
+            entity = {
+                link.columns[0]: links[link.label] for link in plan.links if link.label in links
+            }
+            flags = {c: rows.column(c) for c in rows.column_names if c.startswith("__null_")}
+            context_rows = pa.table({**columns, **flags}) if columns or flags else rows
+            fakes = fill_pii(
+                pii_plans,
+                context_rows,
+                ordinals=np.arange(ordinal, ordinal + n, dtype=np.int64),
+                seed=self.seed,
+                entity_rows=entity,
+            )
+            columns.update(fakes)
+        table = pa.table(
+            {name: _cast(columns.get(name), schema.field(name).type, n) for name in plan.columns}
+        )
+        protected = (
+            set(plan.keys) | set(plan.sequences) | {c for link in plan.links for c in link.columns}
+        )
+        table = rules.repair(table, protected=protected, prefer={p.column for p in pii_plans})
+        table = pa.Table.from_arrays(
+            [_cast(table.column(name), schema.field(name).type, n) for name in plan.columns],
+            schema=schema,
+        )
+        frame_columns: dict[str, pa.Array | pa.ChunkedArray] = {}
+        for column in plan.frame_columns:
+            if column in table.column_names:
+                frame_columns[column] = table.column(column)
+            elif column in raw.column_names:
+                frame_columns[column] = raw.column(column)
+            elif column.startswith("__idx_"):
+                label = next(
+                    link.label for link in plan.links if _index_column(link.label) == column
+                )
+                frame_columns[column] = pa.array(links.get(label, np.full(n, -1)), pa.int64())
+            else:
+                frame_columns[column] = pa.array(np.zeros(n, dtype=np.int64))
+        return table, pa.table(frame_columns) if frame_columns else pa.table({})
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def resolve_method(method: str) -> str:
+    """The generator name for ``method`` (``auto``: the package's default method)."""
+    for module in ("_copula", "_autoregressive", "_auto"):
+        with contextlib.suppress(ImportError):
+            __import__(f"lakeforge.synth.{module}")
+    if method in SYNTHESIZERS:
+        return method
+    if method == "auto":
+        import importlib
+
+        try:
+            default = getattr(
+                importlib.import_module("lakeforge.synth._auto"), "DEFAULT_METHOD", None
+            )
+        except ImportError:
+            default = None
+        for name in (default, "copula", "independent"):
+            if name and name in SYNTHESIZERS:
+                return str(name)
+    raise SynthesisError(
+        f"unknown synthesizer method `{method}` (known: auto, {', '.join(sorted(SYNTHESIZERS))})"
+    )
+
+
+def _keyword_params(cls: type[TableSynthesizer]) -> set[str]:
+    import inspect
+
+    return {
+        p.name
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+
+def topological_order(contracts: Mapping[str, Contract]) -> list[str]:
+    """Tables parents first (declaration order among equals); a cycle is an error."""
+    parents = {
+        name: {
+            fk.ref_table
+            for fk in c.foreign_keys
+            if fk.ref_table in contracts and fk.ref_table != name
+        }
+        for name, c in contracts.items()
+    }
+    order: list[str] = []
+    remaining = list(contracts)
+    while remaining:
+        ready = [name for name in remaining if parents[name] <= set(order)]
+        if not ready:
+            cycle = _find_cycle(parents, remaining)
+            raise SynthesisError(
+                "the foreign keys form a cycle: "
+                + " -> ".join(cycle)
+                + "; drop one of these foreign keys from the contracts to synthesise them",
+                table=cycle[0],
+            )
+        order.extend(ready)
+        remaining = [name for name in remaining if name not in ready]
+    return order
+
+
+def _find_cycle(parents: dict[str, set[str]], remaining: list[str]) -> list[str]:
+    start = remaining[0]
+    path = [start]
+    seen = {start}
+    current = start
+    while True:
+        nxt = sorted(p for p in parents[current] if p in remaining)[0]
+        if nxt in seen:
+            return [*path[path.index(nxt) :], nxt]
+        path.append(nxt)
+        seen.add(nxt)
+        current = nxt
+
+
+def parse_conditions(conditions: Mapping[str, Any] | Sequence[str]) -> dict[str, Any]:
+    """``["payments.is_fraud=1"]`` or ``{"payments.is_fraud": 1}`` as ``{qualified: value}``."""
+    if isinstance(conditions, Mapping):
+        out: dict[str, Any] = {}
+        for key, value in conditions.items():
+            if isinstance(value, Mapping):
+                out.update({f"{key}.{col}": v for col, v in value.items()})
+            else:
+                out[str(key)] = value
+        return out
+    out = {}
+    for text in conditions:
+        for part in str(text).split(","):
+            if not part.strip():
+                continue
+            name, sep, value = part.partition("=")
+            if not sep:
+                raise SynthesisError(f"condition `{part}` is not like table.column=value")
+            out[name.strip()] = value.strip()
+    return out
+
+
+def parse_rows(values: Sequence[str]) -> dict[str, int]:
+    """``["customers=1000", "orders=5000"]`` as ``{"customers": 1000, ...}``."""
+    out: dict[str, int] = {}
+    for text in values:
+        for part in str(text).split(","):
+            if not part.strip():
+                continue
+            name, sep, count = part.partition("=")
+            try:
+                out[name.strip()] = int(count.replace("_", ""))
+            except ValueError:
+                sep = ""
+            if not sep:
+                raise SynthesisError(f"rows `{part}` is not like table=count")
+    return out
+
+
+def _coerce(value: Any, kind: pa.DataType) -> Any:
+    if pa.types.is_boolean(kind) and isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("1", "true", "yes", "t", "y"):
+            return True
+        if lowered in ("0", "false", "no", "f", "n"):
+            return False
+        raise ValueError(f"{value!r} is not a boolean")
+    if pa.types.is_boolean(kind) and isinstance(value, int | np.integer):
+        return bool(value)
+    return pa.scalar(value).cast(kind).as_py()
+
+
+def _names(mapping: Mapping[str, Any]) -> str:
+    return ", ".join(sorted(mapping)) or "none"
+
+
+def _share(mask: np.ndarray) -> float:
+    return float(mask.mean()) if len(mask) else 0.0
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Dictionary columns decoded, chunks combined (joins and generators see plain arrays)."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+def _learnable(column: pa.ChunkedArray) -> bool:
+    """A column a generator can learn (not entirely null)."""
+    return bool(column.null_count < len(column))
+
+
+def _good_context(column: pa.ChunkedArray) -> bool:
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return bool(pc.count_distinct(column).as_py() <= _MAX_CONTEXT_CATEGORIES)
+    return bool(column.null_count < len(column))
+
+
+def _key_text(table: pa.Table, columns: Sequence[str]) -> pa.Array:
+    parts = [pc.cast(table.column(c).combine_chunks(), pa.string()) for c in columns]
+    if len(parts) == 1:
+        return parts[0]
+    return pc.binary_join_element_wise(*parts, pa.scalar("\x1f"))
+
+
+def _row_index(
+    child: pa.Table, columns: Sequence[str], parent: pa.Table, ref_columns: Sequence[str]
+) -> np.ndarray:
+    """The parent row of every child row by key (-1 when null or not in the parent)."""
+    if len(columns) == 1:
+        left = child.column(columns[0]).combine_chunks()
+        right = parent.column(ref_columns[0]).combine_chunks()
+        if left.type != right.type:
+            left, right = left.cast(pa.string()), right.cast(pa.string())
+    else:
+        left, right = _key_text(child, columns), _key_text(parent, ref_columns)
+    found = pc.index_in(left, value_set=right)
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _take(column: pa.ChunkedArray | pa.Array, index: np.ndarray) -> pa.Array:
+    """``column[index]`` with null where ``index < 0``."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    missing = index < 0
+    if len(array) == 0:
+        return pa.nulls(len(index), array.type)
+    taken = array.take(pa.array(np.where(missing, 0, index), pa.int64()))
+    if missing.any():
+        taken = pc.if_else(pa.array(missing), pa.scalar(None, array.type), taken)
+    return taken
+
+
+def _cast(values: pa.Array | pa.ChunkedArray | None, kind: pa.DataType, n: int) -> pa.Array:
+    if values is None:
+        return pa.nulls(n, kind)
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if array.type == kind:
+        return array
+    if pa.types.is_integer(kind) and pa.types.is_floating(array.type):
+        array = pc.round(array)
+    return array.cast(kind, safe=False)
+
+
+def _draw(
+    generator: TableSynthesizer | None,
+    n: int,
+    context: pa.Table | None,
+    conditions: dict[str, Any],
+    seed: int,
+) -> pa.Table:
+    if generator is None or n == 0:
+        return pa.table({"__rows": pa.nulls(n)})
+    usable = {k: v for k, v in conditions.items() if k in generator.columns_}
+    if generator.context_columns_:
+        return generator.sample(context=context, conditions=usable or None, seed=seed)
+    return generator.sample(n, conditions=usable or None, seed=seed)
+
+
+def _counts(frame: pa.Table, column: str, max_children: int | None) -> np.ndarray:
+    values = frame.column(column).to_numpy(zero_copy_only=False).astype(np.float64)
+    counts = np.clip(np.rint(np.nan_to_num(values)), 0, None).astype(np.int64)
+    if max_children is not None:
+        counts = np.minimum(counts, max_children)
+    return np.asarray(counts, dtype=np.int64)
+
+
+def _rescale(weights: np.ndarray, total: int) -> np.ndarray:
+    """Integer counts proportional to ``weights`` that sum to ``total`` (largest remainder)."""
+    w = np.clip(weights.astype(np.float64), 0, None)
+    if len(w) == 0:
+        return w.astype(np.int64)
+    if w.sum() <= 0:
+        w = np.ones_like(w)
+    exact = w * (total / w.sum())
+    base = np.floor(exact).astype(np.int64)
+    short = int(total - base.sum())
+    if short > 0:
+        order = np.argsort(-(exact - base), kind="stable")[:short]
+        base[order] += 1
+    return np.asarray(base, dtype=np.int64)
+
+
+def _blocks(counts: np.ndarray, chunk_rows: int) -> Iterator[tuple[int, int]]:
+    """Parent row ranges whose children add up to about ``chunk_rows`` (never split a parent)."""
+    if len(counts) == 0:
+        return
+    cumulative = np.cumsum(counts)
+    first = 0
+    while first < len(counts):
+        base = cumulative[first - 1] if first else 0
+        last = int(np.searchsorted(cumulative, base + chunk_rows, side="right"))
+        last = max(last, first + 1)
+        yield first, min(last, len(counts))
+        first = last
+
+
+def _draw_weighted(
+    weights: np.ndarray, n: int, rng: np.random.Generator, null_share: float
+) -> np.ndarray:
+    if len(weights) == 0:
+        return np.full(n, -1, dtype=np.int64)
+    cumulative = np.cumsum(weights.astype(np.float64))
+    picked = np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right")
+    picked = np.minimum(picked, len(weights) - 1).astype(np.int64)
+    if null_share > 0:
+        picked = np.where(rng.random(n) < null_share, -1, picked)
+    return np.asarray(picked, dtype=np.int64)
+
+
+def _duplicated(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """True for every row whose combination of values appeared in an earlier row."""
+    if not arrays or len(arrays[0]) == 0:
+        return np.zeros(0 if not arrays else len(arrays[0]), dtype=bool)
+    stacked = np.stack(arrays, axis=1)
+    valid = (stacked >= 0).all(axis=1)
+    _, first = np.unique(stacked, axis=0, return_index=True)
+    duplicated = np.ones(len(stacked), dtype=bool)
+    duplicated[first] = False
+    return duplicated & valid
+
+
+def _exhaustive_repair(
+    fixed: Sequence[np.ndarray],
+    movable: Sequence[np.ndarray],
+    weights: Sequence[np.ndarray],
+    duplicated: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Give each remaining duplicate a combination of movable keys its group has not used.
+
+    Tries popular combinations first, then every combination when there are few enough.
+    """
+    used: dict[tuple[int, ...], set[tuple[int, ...]]] = {}
+    for row in np.flatnonzero(~duplicated):
+        group = tuple(int(a[row]) for a in fixed)
+        used.setdefault(group, set()).add(tuple(int(a[row]) for a in movable))
+    sizes = [len(w) for w in weights]
+    total = int(np.prod(sizes)) if sizes else 0
+    everything: np.ndarray | None = None
+    for row in np.flatnonzero(duplicated):
+        group = tuple(int(a[row]) for a in fixed)
+        taken = used.setdefault(group, set())
+        choice: tuple[int, ...] | None = None
+        for _ in range(64):
+            candidate = tuple(int(_draw_weighted(w, 1, rng, 0.0)[0]) for w in weights)
+            if candidate not in taken:
+                choice = candidate
+                break
+        if choice is None and 0 < total <= _EXHAUSTIVE_LIMIT:
+            if everything is None:
+                grids = np.meshgrid(*[np.arange(size) for size in sizes], indexing="ij")
+                everything = np.stack([g.ravel() for g in grids], axis=1)
+            start = int(rng.integers(total))
+            for offset in range(total):
+                candidate = tuple(int(v) for v in everything[(start + offset) % total])
+                if candidate not in taken:
+                    choice = candidate
+                    break
+        if choice is None:
+            continue
+        for array, value in zip(movable, choice, strict=True):
+            array[row] = value
+        taken.add(choice)
+
+
+def _rank_within(group: np.ndarray) -> np.ndarray:
+    """0, 1, 2... within each run of equal consecutive values."""
+    n = len(group)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.r_[True, group[1:] != group[:-1]]
+    run_start = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+    return np.asarray(np.arange(n) - run_start, dtype=np.int64)
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    """``bar(description, total)`` returns ``advance(steps)``; a no-op when disabled."""
+    if not enabled:
+        yield lambda description, total: lambda steps: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    ) as progress:
+
+        def bar(description: str, total: int) -> Callable[[int], None]:
+            task = progress.add_task(description, total=total)
+            return lambda steps: progress.advance(task, steps)
+
+        yield bar
