@@ -8,14 +8,26 @@ from lakeforge.synth._base import (
     load_synthesizer,
 )
 from lakeforge.synth._eval_multitable import cardinality_similarity, foreign_key_integrity
+from lakeforge.synth._evaluate import (
+    MultiTableReport,
+    SynthesisReport,
+    Thresholds,
+    evaluate,
+    evaluate_tables,
+)
 from lakeforge.synth._independent import IndependentSynthesizer
 
 __all__ = [
     "SYNTHESIZERS",
     "ColumnKind",
     "IndependentSynthesizer",
+    "MultiTableReport",
+    "SynthesisReport",
     "TableSynthesizer",
+    "Thresholds",
     "cardinality_similarity",
+    "evaluate",
+    "evaluate_tables",
     "foreign_key_integrity",
     "infer_kinds",
     "load_synthesizer",

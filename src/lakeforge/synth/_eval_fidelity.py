@@ -34,11 +34,14 @@ from lakeforge.synth._base import ColumnKind, infer_kinds
 
 __all__ = [
     "ColumnShape",
+    "EncodedColumn",
     "PairTrend",
     "PreparedColumn",
+    "as_frame",
     "column_shapes",
     "contingency_similarity",
     "correlation_similarity",
+    "encode_frames",
     "ks_complement",
     "ks_statistic",
     "nanmean",
@@ -135,26 +138,60 @@ def _as_text(series: pl.Series) -> pl.Series:
     return series if series.dtype == pl.String else series.cast(pl.String)
 
 
+def as_frame(table: pa.Table | pl.DataFrame) -> pl.DataFrame:
+    """A polars view of an Arrow table (zero-copy where the types allow)."""
+    frame = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+@dataclass(frozen=True)
+class EncodedColumn:
+    """One column of several tables: floats (NaN null) or shared codes (0 null)."""
+
+    name: str
+    kind: ColumnKind
+    values: tuple[np.ndarray, ...]
+    labels: tuple[str, ...] = ()
+
+    @property
+    def continuous(self) -> bool:
+        """Numeric and datetime columns are compared as numbers."""
+        return self.kind in ("numeric", "datetime")
+
+
+def encode_frames(
+    tables: Sequence[pa.Table | pl.DataFrame], kinds: Mapping[str, ColumnKind]
+) -> list[EncodedColumn]:
+    """Every column of ``kinds`` from every table, as floats or as integer codes shared by all.
+
+    Codes number the sorted distinct values of all tables from 1 (``labels[code - 1]``).
+    """
+    frames = [as_frame(t) for t in tables]
+    sizes = np.cumsum([0, *(f.height for f in frames)])
+    out: list[EncodedColumn] = []
+    for name, kind in kinds.items():
+        if kind in ("numeric", "datetime"):
+            out.append(EncodedColumn(name, kind, tuple(_as_float(f[name]) for f in frames)))
+            continue
+        both = pl.concat([_as_text(f[name]) for f in frames])
+        codes = both.rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
+        labels = tuple(str(v) for v in both.drop_nulls().unique().sort().to_list())
+        parts = tuple(codes[sizes[i] : sizes[i + 1]] for i in range(len(frames)))
+        out.append(EncodedColumn(name, kind, parts, labels))
+    return out
+
+
 def prepare_columns(
     real: pa.Table | pl.DataFrame,
     synthetic: pa.Table | pl.DataFrame,
     kinds: Mapping[str, ColumnKind],
 ) -> list[PreparedColumn]:
     """Every column of ``kinds`` from both tables, as floats or as shared integer codes."""
-    r = real if isinstance(real, pl.DataFrame) else pl.from_arrow(real)
-    s = synthetic if isinstance(synthetic, pl.DataFrame) else pl.from_arrow(synthetic)
-    assert isinstance(r, pl.DataFrame) and isinstance(s, pl.DataFrame)
-    out: list[PreparedColumn] = []
-    for name, kind in kinds.items():
-        if kind in ("numeric", "datetime"):
-            out.append(PreparedColumn(name, kind, _as_float(r[name]), _as_float(s[name])))
-            continue
-        both = pl.concat([_as_text(r[name]), _as_text(s[name])])
-        codes = both.rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
-        labels = tuple(str(v) for v in both.drop_nulls().unique().sort().to_list())
-        n = r.height
-        out.append(PreparedColumn(name, kind, codes[:n], codes[n:], labels))
-    return out
+    return [
+        PreparedColumn(c.name, c.kind, c.values[0], c.values[1], c.labels)
+        for c in encode_frames([real, synthetic], kinds)
+    ]
 
 
 # -- single columns -----------------------------------------------------------------------

@@ -34,6 +34,7 @@ __all__ = [
     "children_per_parent",
     "foreign_key_integrity",
     "inter_table_trends",
+    "relation_integrity",
     "relations",
 ]
 
@@ -120,16 +121,17 @@ def foreign_key_integrity(
         >>> foreign_key_integrity({"customers": c, "orders": o}, contracts)  # doctest: +SKIP
         {'orders(customer_id)->customers(customer_id)': 1.0}
     """
-    out: dict[str, float] = {}
-    for rel in relations(contracts):
-        child, parent = _keys(tables, rel)
-        child = child.drop_nulls()
-        if child.height == 0:
-            out[rel.label] = 1.0
-            continue
-        found = child.join(parent.unique(), on=child.columns, how="semi").height
-        out[rel.label] = found / child.height
-    return out
+    return {rel.label: relation_integrity(tables, rel) for rel in relations(contracts)}
+
+
+def relation_integrity(tables: Mapping[str, pa.Table | pl.DataFrame], rel: Relation) -> float:
+    """The share of non-null child keys of one relation found in the parent."""
+    child, parent = _keys(tables, rel)
+    child = child.drop_nulls()
+    if child.height == 0:
+        return 1.0
+    found = child.join(parent.unique(), on=child.columns, how="semi").height
+    return found / child.height
 
 
 def children_per_parent(tables: Mapping[str, pa.Table | pl.DataFrame], rel: Relation) -> np.ndarray:

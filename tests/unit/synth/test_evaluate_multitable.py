@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -157,3 +159,42 @@ def test_inter_table_trends_see_a_broken_parent_child_dependency(contracts: list
     assert [(p.column_1, p.column_2) for p in good] == [("parent.segment", "child.amount")]
     assert good[0].score > 0.9, good
     assert bad[0].score < good[0].score - 0.2, bad
+
+
+def test_evaluate_tables_passes_a_twin_and_fails_orphans(
+    tmp_path, contracts: list[Contract]
+) -> None:  # type: ignore[no-untyped-def]
+    # Setup: a same-distribution twin, and one whose orders point at unknown customers
+    from lakeforge.synth import evaluate_tables
+
+    real, twin = _shop(0, 800), _shop(1, 800)
+    broken = dict(twin)
+    ids = twin["orders"].column("customer_id").to_numpy() + 400
+    broken["orders"] = twin["orders"].set_column(1, "customer_id", pa.array(ids))
+    # Run
+    good = evaluate_tables(real, twin, contracts, discriminator=False)
+    bad = evaluate_tables(real, broken, contracts, discriminator=False)
+    # Assert
+    assert good.foreign_key_integrity == {LABEL: 1.0}
+    assert good.cardinality[LABEL] > 0.9
+    assert good.inter_table_score(LABEL) > 0.85
+    assert good.passed, good.summary()
+    # keys are identifiers, not compared as data
+    assert set(good.tables["orders"].kinds) == {"amount"}
+    assert set(good.tables["customers"].kinds) == {"segment"}
+    assert bad.foreign_key_integrity[LABEL] < 0.6
+    assert not bad.passed
+    doc = json.loads(good.to_json(tmp_path / "multi.json"))
+    assert doc["foreign_key_integrity"] == {LABEL: 1.0}
+    page = good.to_html(tmp_path / "multi.html")
+    assert "Children per parent" in page and page.count("<svg") >= 3
+
+
+def test_evaluate_tables_skips_relations_to_absent_tables(contracts: list[Contract]) -> None:
+    from lakeforge.synth import evaluate_tables
+
+    only_orders = {"orders": _shop(0)["orders"]}
+    report = evaluate_tables(only_orders, only_orders, contracts, discriminator=False)
+    assert report.skipped == [LABEL]
+    assert report.foreign_key_integrity == {}
+    assert report.verdicts[0].status == "not judged"
