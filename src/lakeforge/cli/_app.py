@@ -608,6 +608,11 @@ def _register_optional() -> None:
     except ImportError as exc:
         recommend_app = _missing_extra("recommend", exc)
     app.add_typer(recommend_app, name="recommend")
+    try:
+        from lakeforge.cli._synth import synth_app
+    except ImportError as exc:
+        synth_app = _missing_extra("synth", exc)
+    app.add_typer(synth_app, name="synth")
 
 
 def _missing_extra(extra: str, exc: ImportError) -> typer.Typer:

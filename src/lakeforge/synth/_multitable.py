@@ -179,7 +179,8 @@ class Synthesizer:
     Args:
         contracts: one contract per table (a list, or a mapping by table name).
         method: the single-table generator for every table (``auto``, ``copula``,
-            ``autoregressive``, ``independent``...; see ``lakeforge.synth.SYNTHESIZERS``).
+            ``autoregressive``, ``independent``...; see ``lakeforge.synth.SYNTHESIZERS``), or
+            a :class:`TableSynthesizer` subclass.
         seed: the seed of fitting and of sampling unless ``sample(seed=)`` is given.
         epsilon: a differential-privacy budget passed to generators that have one.
         constraints: extra rules per table (``{"orders": [Inequality(...)]}``) on top of the
@@ -199,7 +200,7 @@ class Synthesizer:
         self,
         contracts: Sequence[Contract] | Mapping[str, Contract],
         *,
-        method: str = "auto",
+        method: str | type[TableSynthesizer] = "auto",
         seed: int = 0,
         epsilon: float | None = None,
         constraints: Mapping[str, Sequence[Constraint]] | None = None,
@@ -232,7 +233,9 @@ class Synthesizer:
     def fit(self, tables: Mapping[str, pa.Table]) -> Self:
         """Learn every table (an Arrow table per name) and the relations between them."""
         self._validate(tables)
-        self.method_ = resolve_method(self.method)
+        self.method_ = (
+            resolve_method(self.method) if isinstance(self.method, str) else self.method.method
+        )
         self.order_ = topological_order({name: self.contracts[name] for name in tables})
         real = {name: _plain(tables[name]) for name in self.order_}
         plans = {name: self._base_plan(name, real[name]) for name in self.order_}
@@ -502,7 +505,7 @@ class Synthesizer:
                         parent.frame_columns.append(column)
 
     def _generator(self) -> TableSynthesizer:
-        cls = SYNTHESIZERS[self.method_]
+        cls = self.method if isinstance(self.method, type) else SYNTHESIZERS[self.method_]
         params = dict(self.generator_params)
         accepted = _keyword_params(cls)
         if self.epsilon is not None:
@@ -584,14 +587,16 @@ class Synthesizer:
                 out[name] = int(requested.get(name, round(plan.real_rows * scale)))
             else:
                 out[name] = int(requested[name]) if name in requested else None
+        following: dict[str, int] = {}
         for name, count in requested.items():
             plan = self.plans_[name]
             ancestor = plan
             while ancestor.driving is not None:
                 ancestor = self.plans_[ancestor.driving.parent]
             if ancestor.name != name and ancestor.name not in requested:
-                wanted = round(ancestor.real_rows * int(count) / max(plan.real_rows, 1))
-                out[ancestor.name] = max(int(out[ancestor.name] or 0), max(1, wanted))
+                wanted = max(1, round(ancestor.real_rows * int(count) / max(plan.real_rows, 1)))
+                following[ancestor.name] = max(following.get(ancestor.name, 0), wanted)
+        out.update(following)
         return out
 
     def iter_sample(
@@ -695,7 +700,7 @@ class Synthesizer:
             "format": FORMAT_VERSION,
             "lakeforge_version": __version__,
             "params": {
-                "method": self.method,
+                "method": self.method if isinstance(self.method, str) else self.method_,
                 "seed": self.seed,
                 "epsilon": self.epsilon,
                 "driving": self.driving,
@@ -1288,6 +1293,42 @@ def _counts(frame: pa.Table, column: str, max_children: int | None) -> np.ndarra
 
 
 def _rescale(weights: np.ndarray, total: int) -> np.ndarray:
+    """Integer counts that follow ``weights`` and sum to ``total``.
+
+    Close to the sampled total (within -33%..+50%), the difference is spread in proportion
+    to the square of each count, so the many small counts that shape the distribution stay
+    as sampled and the heavy tail absorbs it; further off, every count is scaled.
+    """
+    w = np.clip(np.rint(np.nan_to_num(weights.astype(np.float64))), 0, None)
+    if len(w) == 0:
+        return w.astype(np.int64)
+    current = w.sum()
+    if current <= 0:
+        return _proportional(np.ones_like(w), total)
+    ratio = total / current
+    if not 0.67 <= ratio <= 1.5:
+        return _proportional(w, total)
+    counts = w.astype(np.int64)
+    for _ in range(4):
+        gap = int(total - counts.sum())
+        if gap == 0:
+            break
+        pull = counts.astype(np.float64) ** 2
+        if gap < 0:
+            pull = np.where(counts > 1, pull, 0.0)
+            if pull.sum() <= 0:
+                pull = np.where(counts > 0, 1.0, 0.0)
+        if pull.sum() <= 0:
+            pull = np.ones_like(pull)
+        change = _proportional(pull, abs(gap))
+        counts = counts + change if gap > 0 else np.maximum(counts - change, 0)
+    gap = int(total - counts.sum())
+    if gap != 0:
+        return _proportional(np.maximum(counts, 0).astype(np.float64) + 1e-9, total)
+    return np.asarray(counts, dtype=np.int64)
+
+
+def _proportional(weights: np.ndarray, total: int) -> np.ndarray:
     """Integer counts proportional to ``weights`` that sum to ``total`` (largest remainder)."""
     w = np.clip(weights.astype(np.float64), 0, None)
     if len(w) == 0:

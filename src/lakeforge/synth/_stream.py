@@ -21,7 +21,7 @@ import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +29,7 @@ import pyarrow as pa
 from lakeforge.contracts import Column, Contract, ForeignKey
 from lakeforge.errors import TableNotFoundError
 from lakeforge.ingest._source import RawBatch, Source
-from lakeforge.synth._multitable import SynthesisError, Synthesizer
+from lakeforge.synth._multitable import SynthesisError, Synthesizer, _row_index
 from lakeforge.workspace import Workspace
 
 __all__ = [
@@ -38,7 +38,10 @@ __all__ = [
     "fit_workspace",
     "measure_large_child",
     "read_tables",
+    "report_twin",
     "sample_into",
+    "sample_to_delta",
+    "split_holdout",
 ]
 
 #: written into a synthetic workspace: what it is a twin of, and how it was sampled
@@ -164,6 +167,41 @@ def sample_into(
     return summary
 
 
+def sample_to_delta(
+    syn: Synthesizer,
+    folder: str | Path,
+    *,
+    scale: float = 1.0,
+    rows: Mapping[str, int] | None = None,
+    conditions: Mapping[str, Any] | Sequence[str] | None = None,
+    seed: int | None = None,
+    chunk_rows: int | None = None,
+) -> dict[str, int]:
+    """Stream a sample straight into Delta tables ``<folder>/<table>`` (no validation, no catalog).
+
+    The fastest way out; :func:`sample_into` is the checked one. Returns rows per table.
+    """
+    from lakeforge.lake import DeltaStore
+
+    written: dict[str, int] = {}
+    for name, chunks in syn.iter_sample(
+        scale=scale, rows=rows, conditions=conditions, seed=seed, chunk_rows=chunk_rows
+    ):
+        counter = [0]
+
+        def batches(
+            source: Iterator[pa.Table] = chunks, seen: list[int] = counter
+        ) -> Iterator[pa.RecordBatch]:
+            for chunk in source:
+                seen[0] += chunk.num_rows
+                yield from chunk.to_batches()
+
+        store = DeltaStore(Path(folder) / name, name=name)
+        store.write(batches(), schema=syn.output_schema(name), mode="overwrite")
+        written[name] = counter[0]
+    return written
+
+
 def _large_child_world(parents: int, seed: int) -> tuple[dict[str, pa.Table], list[Contract]]:
     rng = np.random.default_rng(seed)
     segment = rng.choice(["retail", "business", "vip"], size=parents, p=[0.7, 0.25, 0.05])
@@ -223,13 +261,15 @@ def measure_large_child(
     method: str = "auto",
     chunk_rows: int = 250_000,
     seed: int = 0,
+    sink: Literal["workspace", "delta", "none"] = "workspace",
 ) -> dict[str, Any]:
     """Sample a child table of ``child_rows`` rows into a Delta workspace; report peak memory.
 
     Fits customers -> orders on a small generated pair (``parents`` customers, about four
     orders each), then samples ``child_rows`` orders (the customers scale to match) into
-    the workspace ``out`` through the validated ingest. Run it in a fresh process: the peak
-    resident set (``ru_maxrss``) covers the whole process.
+    ``out``: a workspace through the validated ingest (``sink="workspace"``), plain Delta
+    tables (``"delta"``), or nowhere (``"none"``, the sampler alone). Run it in a fresh
+    process: the peak resident set (``ru_maxrss``) covers the whole process.
 
     Returns:
         rows per table, fit and sample seconds, peak RSS in MB, rows/s.
@@ -240,14 +280,25 @@ def measure_large_child(
     tables, contracts = _large_child_world(parents, seed)
     syn = Synthesizer(contracts, method=method, seed=seed, chunk_rows=chunk_rows).fit(tables)
     fitted = time.perf_counter()
-    summary = sample_into(syn, out, rows={"orders": child_rows}, chunk_rows=chunk_rows)
+    quarantined: dict[str, int] = {}
+    wanted = {"orders": child_rows}
+    if sink == "workspace":
+        summary = sample_into(syn, out, rows=wanted, chunk_rows=chunk_rows)
+        written = {name: info["rows_written"] for name, info in summary["tables"].items()}
+        quarantined = {n: i["rows_quarantined"] for n, i in summary["tables"].items()}
+    elif sink == "delta":
+        written = sample_to_delta(syn, out, rows=wanted, chunk_rows=chunk_rows)
+    else:
+        written = {}
+        for name, chunks in syn.iter_sample(rows=wanted, chunk_rows=chunk_rows):
+            written[name] = sum(chunk.num_rows for chunk in chunks)
     done = time.perf_counter()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    written = {name: info["rows_written"] for name, info in summary["tables"].items()}
     return {
+        "sink": sink,
         "child_rows": written.get("orders", 0),
         "rows": written,
-        "quarantined": {n: i["rows_quarantined"] for n, i in summary["tables"].items()},
+        "quarantined": quarantined,
         "method": syn.method_,
         "chunk_rows": chunk_rows,
         "fit_s": round(fitted - started, 2),
@@ -255,3 +306,93 @@ def measure_large_child(
         "rows_per_s": round(written.get("orders", 0) / max(done - fitted, 1e-9)),
         "peak_rss_mb": round(peak_kb / 1024, 1),
     }
+
+
+def split_holdout(
+    syn: Synthesizer, tables: Mapping[str, pa.Table], fraction: float, *, seed: int = 0
+) -> tuple[dict[str, pa.Table], dict[str, pa.Table]]:
+    """Train and holdout tables: ``fraction`` of each root's rows, their descendants follow.
+
+    Descendants follow through their driving parent, so a held-out customer's orders and
+    order lines are held out too. Tables no child drives (catalogues such as products)
+    stay whole in training.
+    """
+    if not 0 < fraction < 1:
+        raise SynthesisError(f"holdout must be between 0 and 1, got {fraction}")
+    syn._check_fitted()
+    rng = np.random.default_rng(seed)
+    train: dict[str, pa.Table] = {}
+    holdout: dict[str, pa.Table] = {}
+    held: dict[str, np.ndarray] = {}
+    for name in syn.order_:
+        plan = syn.plans_[name]
+        table = tables[name]
+        driving = plan.driving
+        if driving is None:
+            if not plan.counts:
+                train[name] = table
+                continue
+            mask = rng.random(table.num_rows) < fraction
+        else:
+            if driving.parent not in held:
+                train[name] = table
+                continue
+            index = _row_index(table, driving.columns, tables[driving.parent], driving.ref_columns)
+            parent_held = held[driving.parent]
+            mask = np.where(index >= 0, parent_held[np.maximum(index, 0)], False)
+        held[name] = mask
+        train[name] = table.filter(pa.array(~mask))
+        holdout[name] = table.filter(pa.array(mask))
+    return train, holdout
+
+
+def report_twin(
+    syn: Synthesizer,
+    real: Mapping[str, pa.Table],
+    out: str | Path,
+    *,
+    synthetic: Mapping[str, pa.Table] | None = None,
+    holdout: float = 0.0,
+    target: str | None = None,
+    seed: int = 0,
+) -> Any:
+    """Score a synthetic twin and write ``report.html`` and ``report.json`` into ``out``.
+
+    With ``holdout`` > 0 a fresh synthesizer with the same settings is fitted on the rest of
+    the rows and its sample is scored against the held-out rows too (utility and privacy
+    need rows the generator never saw); otherwise ``synthetic`` is scored against ``real``.
+    """
+    from lakeforge.synth._evaluate import evaluate_tables
+
+    contracts = [syn.contracts[name] for name in syn.order_]
+    targets: dict[str, str] = {}
+    if target is not None:
+        targets = {c.table: target for c in contracts if target in c.column_names}
+        if not targets:
+            raise SynthesisError(f"no synthesised table has a column `{target}`", column=target)
+    held_tables: dict[str, pa.Table] | None = None
+    if holdout > 0:
+        train, held_tables = split_holdout(syn, real, holdout, seed=seed)
+        fresh = Synthesizer(
+            contracts,
+            method=syn.method,
+            seed=syn.seed,
+            epsilon=syn.epsilon,
+            constraints=syn.constraints,
+            driving=syn.driving,
+            max_context_columns=syn.max_context_columns,
+            chunk_rows=syn.chunk_rows,
+            generator_params=syn.generator_params,
+        ).fit(train)
+        synthetic = fresh.sample(seed=seed)
+        real = train
+    elif synthetic is None:
+        synthetic = syn.sample(seed=seed)
+    report = evaluate_tables(
+        real, synthetic, contracts, holdout=held_tables, targets=targets or None, seed=seed
+    )
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    report.to_html(folder / "report.html")
+    report.to_json(folder / "report.json")
+    return report

@@ -1,0 +1,398 @@
+"""Multi-table synthesis: structure, integrity, cardinality, context, conditions, persistence."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from lakeforge.contracts import Column, Contract, ForeignKey
+from lakeforge.errors import ContractError, LakeforgeError, NotFittedError
+from lakeforge.synth import cardinality_similarity, foreign_key_integrity
+from lakeforge.synth._base import TableSynthesizer
+from lakeforge.synth._multitable import SynthesisError, Synthesizer, topological_order
+from lakeforge.synth.simulator import TABLE_ORDER, RetailConfig, build_contracts, simulate_retail
+
+TINY = RetailConfig(stores=2, products=20, customers=60, days=56, seed=3)
+
+
+@pytest.fixture(scope="module")
+def world(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[dict[str, pa.Table], dict[str, Contract]]:
+    result = simulate_retail(tmp_path_factory.mktemp("tiny"), TINY, progress=False)
+    tables = {name: pq.read_table(path) for name, path in result.tables.items()}
+    return tables, build_contracts(dict.fromkeys(TABLE_ORDER, "parquet"))
+
+
+@pytest.fixture(scope="module")
+def fitted(world: tuple[dict[str, pa.Table], dict[str, Contract]]) -> Synthesizer:
+    tables, contracts = world
+    return Synthesizer(contracts, method="independent", seed=1).fit(tables)
+
+
+@pytest.fixture(scope="module")
+def twin(fitted: Synthesizer) -> dict[str, pa.Table]:
+    return fitted.sample(seed=2)
+
+
+def _keys_of(table: pa.Table, columns: list[str]) -> list[tuple[Any, ...]]:
+    return list(zip(*(table.column(c).to_pylist() for c in columns), strict=True))
+
+
+def test_every_foreign_key_of_the_world_resolves(
+    world: tuple[dict[str, pa.Table], dict[str, Contract]], twin: dict[str, pa.Table]
+) -> None:
+    _, contracts = world
+    integrity = foreign_key_integrity(twin, list(contracts.values()))
+    assert len(integrity) == sum(len(c.foreign_keys) for c in contracts.values())
+    assert all(score == 1.0 for score in integrity.values()), integrity
+
+
+def test_primary_and_unique_keys_are_unique_and_in_the_real_format(
+    world: tuple[dict[str, pa.Table], dict[str, Contract]], twin: dict[str, pa.Table]
+) -> None:
+    tables, contracts = world
+    for name, contract in contracts.items():
+        for key in contract.unique_keys():
+            values = _keys_of(twin[name], key)
+            assert len(values) == len(set(values)), (name, key)
+    assert all(re.fullmatch(r"C\d{5}", v) for v in twin["customers"]["customer_id"].to_pylist())
+    assert all(re.fullmatch(r"O\d{7}", v) for v in twin["orders"]["order_id"].to_pylist())
+    assert twin["calendar"]["date"].to_pylist()[:3] == tables["calendar"]["date"].to_pylist()[:3]
+    lines = twin["order_items"].group_by("order_id").aggregate([("line_number", "min")])
+    assert set(lines["line_number_min"].to_pylist()) == {1}
+
+
+def test_root_tables_keep_their_size_and_schema(
+    world: tuple[dict[str, pa.Table], dict[str, Contract]], twin: dict[str, pa.Table]
+) -> None:
+    tables, _ = world
+    for name in ("stores", "products", "calendar"):
+        assert twin[name].num_rows == tables[name].num_rows
+    for name in TABLE_ORDER:
+        assert twin[name].schema.names == tables[name].schema.names
+        assert twin[name].schema.types == tables[name].schema.types
+
+
+def test_a_key_that_follows_the_driving_parent_is_inherited(twin: dict[str, pa.Table]) -> None:
+    orders = dict(
+        zip(
+            twin["orders"]["order_id"].to_pylist(),
+            twin["orders"]["customer_id"].to_pylist(),
+            strict=True,
+        )
+    )
+    payments = twin["payments"].filter(pc.is_valid(twin["payments"]["order_id"]))
+    assert payments.num_rows > 0
+    for order, customer in _keys_of(payments, ["order_id", "customer_id"]):
+        assert orders[order] == customer
+
+
+def test_guest_payments_keep_their_missing_keys(
+    world: tuple[dict[str, pa.Table], dict[str, Contract]], twin: dict[str, pa.Table]
+) -> None:
+    tables, _ = world
+    real_share = tables["payments"]["order_id"].null_count / tables["payments"].num_rows
+    synthetic_share = twin["payments"]["order_id"].null_count / twin["payments"].num_rows
+    assert real_share > 0
+    assert abs(real_share - synthetic_share) < 0.1
+
+
+def test_contract_checks_hold_on_synthetic_rows(twin: dict[str, pa.Table]) -> None:
+    products = twin["products"]
+    assert pc.all(pc.less(products["unit_cost"], products["base_price"])).as_py()
+    promotions = twin["promotions"]
+    assert pc.all(pc.greater_equal(promotions["end_date"], promotions["start_date"])).as_py()
+    payments = twin["payments"]
+    assert set(payments["status"].to_pylist()) <= {"approved", "declined"}
+
+
+def _skewed(seed: int = 0) -> tuple[dict[str, pa.Table], list[Contract]]:
+    """users -> ratings <- items, with skewed activity and popularity."""
+    rng = np.random.default_rng(seed)
+    users, items = 300, 120
+    activity = rng.geometric(0.08, size=users)
+    popularity = rng.pareto(1.2, size=items) + 0.05
+    user_rows = np.repeat(np.arange(users), activity)
+    item_rows = rng.choice(items, size=len(user_rows), p=popularity / popularity.sum())
+    segment = rng.choice(["casual", "fan"], size=users, p=[0.8, 0.2])
+    tables = {
+        "users": pa.table({"user_id": np.arange(1, users + 1), "segment": segment}),
+        "items": pa.table(
+            {"item_id": np.arange(1, items + 1), "year": rng.integers(1950, 2000, items)}
+        ),
+        "ratings": pa.table(
+            {
+                "user_id": user_rows + 1,
+                "item_id": item_rows + 1,
+                "rating": rng.integers(1, 6, len(user_rows)),
+            }
+        ),
+    }
+    contracts = [
+        Contract(
+            table="users",
+            columns=[Column(name="user_id", type="integer"), Column(name="segment")],
+            primary_key=["user_id"],
+        ),
+        Contract(
+            table="items",
+            columns=[Column(name="item_id", type="integer"), Column(name="year", type="integer")],
+            primary_key=["item_id"],
+        ),
+        Contract(
+            table="ratings",
+            columns=[
+                Column(name="user_id", type="integer"),
+                Column(name="item_id", type="integer"),
+                Column(name="rating", type="integer"),
+            ],
+            foreign_keys=[
+                ForeignKey(columns=["user_id"], ref_table="users", ref_columns=["user_id"]),
+                ForeignKey(columns=["item_id"], ref_table="items", ref_columns=["item_id"]),
+            ],
+        ),
+    ]
+    return tables, contracts
+
+
+def test_a_child_with_two_parents_keeps_both_cardinalities() -> None:
+    tables, contracts = _skewed()
+    syn = Synthesizer(contracts, method="independent", seed=4).fit(tables)
+    twin = syn.sample(seed=5)
+    assert syn.plans_["ratings"].driving is not None
+    assert foreign_key_integrity(twin, contracts) == {
+        "ratings(user_id)->users(user_id)": 1.0,
+        "ratings(item_id)->items(item_id)": 1.0,
+    }
+    similarity = cardinality_similarity(tables, twin, contracts)
+    assert min(similarity.values()) >= 0.9, similarity
+
+
+def test_the_driving_parent_can_be_chosen() -> None:
+    tables, contracts = _skewed()
+    syn = Synthesizer(contracts, method="independent", driving={"ratings": "items"}).fit(tables)
+    driving = syn.plans_["ratings"].driving
+    assert driving is not None and driving.parent == "items"
+
+
+def test_rows_for_a_child_are_exact_and_scale_its_root() -> None:
+    tables, contracts = _skewed()
+    syn = Synthesizer(contracts, method="independent").fit(tables)
+    twin = syn.sample(rows={"ratings": 2_000}, seed=1)
+    assert twin["ratings"].num_rows == 2_000
+    expected_users = round(300 * 2_000 / tables["ratings"].num_rows)
+    assert twin["users"].num_rows == expected_users
+    assert twin["items"].num_rows == 120
+    assert foreign_key_integrity(twin, contracts)["ratings(item_id)->items(item_id)"] == 1.0
+
+
+class _ContextLookup(TableSynthesizer):
+    """A test generator that copies a random training row with the same context values."""
+
+    method = "test_context_lookup"
+
+    def _fit(self, data: pa.Table, rng: np.random.Generator) -> None:
+        self.data_ = data
+
+    def _sample(
+        self, n: int, context: pa.Table | None, conditions: dict[str, Any], rng: np.random.Generator
+    ) -> pa.Table:
+        strings = [
+            c for c in self.context_columns_ if pa.types.is_string(self.schema_.field(c).type)
+        ]
+        picks = rng.integers(0, self.data_.num_rows, size=n)
+        if context is not None and strings:
+            wanted = context.column(strings[0]).to_pylist()
+            seen = self.data_.column(strings[0]).to_pylist()
+            by_value: dict[Any, list[int]] = {}
+            for row, value in enumerate(seen):
+                by_value.setdefault(value, []).append(row)
+            picks = np.asarray([rng.choice(by_value.get(v, [0])) for v in wanted])
+        out = self.data_.take(pa.array(picks)).select(self.columns_)
+        for column, value in conditions.items():
+            index = out.column_names.index(column)
+            out = out.set_column(
+                index, column, pa.array([value] * n, out.schema.field(column).type)
+            )
+        return out
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {}, {}
+
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+
+def _segments(seed: int = 0) -> tuple[dict[str, pa.Table], list[Contract]]:
+    rng = np.random.default_rng(seed)
+    n = 400
+    segment = rng.choice(["retail", "vip"], size=n, p=[0.8, 0.2])
+    per = rng.poisson(np.where(segment == "vip", 6, 2)) + 1
+    owner = np.repeat(np.arange(n), per)
+    amount = np.round(
+        np.where(segment[owner] == "vip", 200.0, 20.0) * rng.uniform(0.8, 1.2, len(owner)), 2
+    )
+    tables = {
+        "customers": pa.table(
+            {"customer_id": [f"C{i:05d}" for i in range(1, n + 1)], "segment": segment}
+        ),
+        "orders": pa.table(
+            {
+                "order_id": [f"O{i:06d}" for i in range(1, len(owner) + 1)],
+                "customer_id": [f"C{i + 1:05d}" for i in owner],
+                "amount": amount,
+            }
+        ),
+    }
+    contracts = [
+        Contract(
+            table="customers",
+            columns=[Column(name="customer_id"), Column(name="segment")],
+            primary_key=["customer_id"],
+        ),
+        Contract(
+            table="orders",
+            columns=[
+                Column(name="order_id"),
+                Column(name="customer_id"),
+                Column(name="amount", type="float"),
+            ],
+            primary_key=["order_id"],
+            foreign_keys=[
+                ForeignKey(
+                    columns=["customer_id"], ref_table="customers", ref_columns=["customer_id"]
+                )
+            ],
+        ),
+    ]
+    return tables, contracts
+
+
+def test_child_rows_are_sampled_given_their_parents_attributes() -> None:
+    tables, contracts = _segments()
+    syn = Synthesizer(contracts, method=_ContextLookup, seed=2).fit(tables)
+    assert syn.generators_["orders"] is not None
+    assert any("segment" in c for c in syn.generators_["orders"].context_columns_)
+    twin = syn.sample(seed=3)
+    segment = dict(
+        zip(
+            twin["customers"]["customer_id"].to_pylist(),
+            twin["customers"]["segment"].to_pylist(),
+            strict=True,
+        )
+    )
+    amounts: dict[str, list[float]] = {"retail": [], "vip": []}
+    for customer, amount in _keys_of(twin["orders"], ["customer_id", "amount"]):
+        amounts[segment[customer]].append(amount)
+    assert np.mean(amounts["vip"]) > 5 * np.mean(amounts["retail"])
+    customers = list(segment.values())
+    vip_rate = len(amounts["vip"]) / max(1, customers.count("vip"))
+    retail_rate = len(amounts["retail"]) / max(1, customers.count("retail"))
+    assert vip_rate > 1.5 * retail_rate  # children per parent follow the parent's segment
+
+
+def test_conditions_fix_values_without_rejection() -> None:
+    tables, contracts = _skewed()
+    syn = Synthesizer(contracts, method="independent").fit(tables)
+    twin = syn.sample(conditions=["ratings.rating=5"], rows={"ratings": 500}, seed=2)
+    assert twin["ratings"].num_rows == 500
+    assert set(twin["ratings"]["rating"].to_pylist()) == {5}
+    twin = syn.sample(conditions={"users": {"segment": "fan"}}, seed=2)
+    assert set(twin["users"]["segment"].to_pylist()) == {"fan"}
+
+
+def test_bad_conditions_are_all_reported() -> None:
+    tables, contracts = _skewed()
+    syn = Synthesizer(contracts, method="independent").fit(tables)
+    with pytest.raises(SynthesisError) as caught:
+        syn.sample(
+            conditions=["ratings.nope=1", "nowhere.x=1", "ratings.user_id=3", "ratings.rating=abc"]
+        )
+    text = str(caught.value)
+    assert "unknown column `ratings.nope`" in text
+    assert "unknown table `nowhere`" in text
+    assert "ratings.user_id" in text and "key" in text
+    assert "rating=abc" in text
+    assert isinstance(caught.value, LakeforgeError)
+
+
+def test_unknown_tables_cycles_and_unfitted_use_are_clear_errors() -> None:
+    tables, contracts = _skewed()
+    with pytest.raises(SynthesisError, match="no contract"):
+        Synthesizer(contracts[:2]).fit(tables)
+    with pytest.raises(NotFittedError):
+        Synthesizer(contracts).sample()
+    a = Contract(
+        table="a",
+        columns=[Column(name="id"), Column(name="b_id")],
+        primary_key=["id"],
+        foreign_keys=[ForeignKey(columns=["b_id"], ref_table="b", ref_columns=["id"])],
+    )
+    b = Contract(
+        table="b",
+        columns=[Column(name="id"), Column(name="a_id")],
+        primary_key=["id"],
+        foreign_keys=[ForeignKey(columns=["a_id"], ref_table="a", ref_columns=["id"])],
+    )
+    with pytest.raises(SynthesisError, match="cycle: a -> b -> a"):
+        topological_order({"a": a, "b": b})
+    syn = Synthesizer(contracts, method="independent").fit(tables)
+    with pytest.raises(SynthesisError, match="unknown table `nope`"):
+        syn.sample(rows={"nope": 3})
+    with pytest.raises(ContractError, match="unknown synthesizer method"):
+        Synthesizer(contracts, method="no-such").fit(tables)
+
+
+def test_save_load_round_trip_samples_the_same(tmp_path: Path) -> None:
+    tables, contracts = _skewed()
+    syn = Synthesizer(contracts, method="independent", seed=3).fit(tables)
+    before = syn.sample(seed=9)
+    folder = syn.save(tmp_path / "syn")
+    assert (folder / "synthesizer.json").is_file()
+    loaded = Synthesizer.load(folder)
+    after = loaded.sample(seed=9)
+    for name in before:
+        assert before[name].equals(after[name]), name
+
+
+def test_same_seed_same_twin_and_small_chunks_keep_integrity() -> None:
+    tables, contracts = _skewed()
+    syn = Synthesizer(contracts, method="independent", seed=3).fit(tables)
+    first, second = syn.sample(seed=4), syn.sample(seed=4)
+    assert all(first[n].equals(second[n]) for n in first)
+    collected: dict[str, list[pa.Table]] = {}
+    for name, chunks in syn.iter_sample(seed=4, chunk_rows=50):
+        collected[name] = list(chunks)
+    sizes = [chunk.num_rows for chunk in collected["ratings"]]
+    streamed = {name: pa.concat_tables(parts) for name, parts in collected.items()}
+    per_user = streamed["ratings"].group_by("user_id").aggregate([("rating", "count")])
+    busiest = max(per_user["rating_count"].to_pylist())
+    assert len(sizes) > 3
+    assert max(sizes) < 50 + busiest  # a chunk never splits one parent's children
+    assert set(foreign_key_integrity(streamed, contracts).values()) == {1.0}
+    assert len(set(streamed["users"]["user_id"].to_pylist())) == streamed["users"].num_rows
+
+
+def test_streamed_twin_lands_in_a_workspace_with_no_rejects(
+    tmp_path: Path, fitted: Synthesizer
+) -> None:
+    from lakeforge.synth._stream import sample_into
+    from lakeforge.workspace import Workspace
+
+    summary = sample_into(fitted, tmp_path / "twin", seed=2, chunk_rows=500, origin=tmp_path)
+    assert {info["rows_quarantined"] for info in summary["tables"].values()} == {0}
+    with Workspace.open(tmp_path / "twin") as ws:
+        assert (
+            ws.table("order_items").num_rows() == summary["tables"]["order_items"]["rows_written"]
+        )
+        edges = ws.lineage("customers", direction="upstream").edges
+        assert any(edge.kind == "synthetic_of" for edge in edges)
+        assert ws.table("customers").contract() is not None
