@@ -1083,7 +1083,7 @@ def resolve_method(method: str) -> str:
             )
         except ImportError:
             default = None
-        for name in (default, "copula", "independent"):
+        for name in (default, "copula", "autoregressive", "independent"):
             if name and name in SYNTHESIZERS:
                 return str(name)
     raise SynthesisError(

@@ -309,40 +309,49 @@ def measure_large_child(
 
 
 def split_holdout(
-    syn: Synthesizer, tables: Mapping[str, pa.Table], fraction: float, *, seed: int = 0
+    syn: Synthesizer,
+    tables: Mapping[str, pa.Table],
+    fraction: float,
+    *,
+    unit: str | None = None,
+    seed: int = 0,
 ) -> tuple[dict[str, pa.Table], dict[str, pa.Table]]:
-    """Train and holdout tables: ``fraction`` of each root's rows, their descendants follow.
+    """Train and holdout tables: ``fraction`` of the ``unit`` table's rows and their children.
 
-    Descendants follow through their driving parent, so a held-out customer's orders and
-    order lines are held out too. Tables no child drives (catalogues such as products)
-    stay whole in training.
+    The unit (default: the largest table that drives children, such as orders or users)
+    is split at random; its descendants follow their driving parent, so a held-out order's
+    lines and payments are held out too. Every other table stays whole in training.
+    Holdout tables of fewer than 2 rows are left out.
     """
     if not 0 < fraction < 1:
         raise SynthesisError(f"holdout must be between 0 and 1, got {fraction}")
     syn._check_fitted()
+    if unit is None:
+        drivers = [name for name in syn.order_ if syn.plans_[name].counts]
+        if not drivers:
+            drivers = list(syn.order_)
+        unit = max(drivers, key=lambda name: tables[name].num_rows)
+    elif unit not in syn.plans_:
+        raise SynthesisError(f"holdout unit: unknown table `{unit}`", table=unit)
     rng = np.random.default_rng(seed)
     train: dict[str, pa.Table] = {}
     holdout: dict[str, pa.Table] = {}
     held: dict[str, np.ndarray] = {}
     for name in syn.order_:
-        plan = syn.plans_[name]
         table = tables[name]
-        driving = plan.driving
-        if driving is None:
-            if not plan.counts:
-                train[name] = table
-                continue
+        driving = syn.plans_[name].driving
+        if name == unit:
             mask = rng.random(table.num_rows) < fraction
-        else:
-            if driving.parent not in held:
-                train[name] = table
-                continue
+        elif driving is not None and driving.parent in held:
             index = _row_index(table, driving.columns, tables[driving.parent], driving.ref_columns)
-            parent_held = held[driving.parent]
-            mask = np.where(index >= 0, parent_held[np.maximum(index, 0)], False)
+            mask = np.where(index >= 0, held[driving.parent][np.maximum(index, 0)], False)
+        else:
+            train[name] = table
+            continue
         held[name] = mask
         train[name] = table.filter(pa.array(~mask))
-        holdout[name] = table.filter(pa.array(mask))
+        if int(mask.sum()) >= 2:
+            holdout[name] = table.filter(pa.array(mask))
     return train, holdout
 
 
