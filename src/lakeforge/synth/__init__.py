@@ -1,12 +1,15 @@
 """Synthetic data: synthesizers, multi-table synthesis, the retail world simulator, evaluation."""
 
+from lakeforge.synth._autoregressive import AutoregressiveSynthesizer
 from lakeforge.synth._base import (
+    DEFAULT_METHOD,
     SYNTHESIZERS,
     ColumnKind,
     TableSynthesizer,
     infer_kinds,
     load_synthesizer,
 )
+from lakeforge.synth._copula import CopulaSynthesizer
 from lakeforge.synth._eval_multitable import cardinality_similarity, foreign_key_integrity
 from lakeforge.synth._evaluate import (
     MultiTableReport,
@@ -18,8 +21,11 @@ from lakeforge.synth._evaluate import (
 from lakeforge.synth._independent import IndependentSynthesizer
 
 __all__ = [
+    "DEFAULT_METHOD",
     "SYNTHESIZERS",
+    "AutoregressiveSynthesizer",
     "ColumnKind",
+    "CopulaSynthesizer",
     "IndependentSynthesizer",
     "MultiTableReport",
     "SynthesisReport",

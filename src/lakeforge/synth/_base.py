@@ -32,6 +32,7 @@ from lakeforge._version import __version__
 from lakeforge.errors import ContractError, NotFittedError
 
 __all__ = [
+    "DEFAULT_METHOD",
     "SYNTHESIZERS",
     "ColumnKind",
     "TableSynthesizer",
@@ -47,6 +48,9 @@ their Arrow type), categorical covers strings and low-cardinality codes."""
 
 SYNTHESIZERS: dict[str, type[TableSynthesizer]] = {}
 """Registered generators by ``method`` name (``copula``, ``autoregressive``, ...)."""
+
+DEFAULT_METHOD = "autoregressive"
+"""The generator Lakeforge uses when none is named (the benchmarked one)."""
 
 
 def register_synthesizer(cls: type[TableSynthesizer]) -> type[TableSynthesizer]:
