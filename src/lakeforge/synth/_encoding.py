@@ -36,8 +36,9 @@ __all__ = [
     "arrow_from_bytes",
     "arrow_to_bytes",
     "codec_from_state",
-    "from_float",
     "fit_codec",
+    "from_float",
+    "to_field",
 ]
 
 RARE_VALUE = "_RARE_"
