@@ -29,6 +29,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from benchmarks._common import machine, run_child, shared_data, write_results
 
 K = 10
+RESULT_PATH = Path(__file__).parent / "results" / "recommend.json"
 SCORER = Path(__file__).resolve().parents[2] / "shared" / "tools" / "ml100k_score.py"
 
 
@@ -246,100 +247,125 @@ def write_recs(out: Path, model: str, recs: dict[str, list[str]]) -> None:
 
 
 # -- serving latency -----------------------------------------------------------------------------
-def run_latency(model_name: str, quick: bool) -> dict[str, Any]:
-    import numpy as np
-    import polars as pl
-
-    from lakeforge.products.recommend import ALS, EASE, ItemKNN
-
-    n_items, n_users, per_user, groups = 10_000, 20_000, 25, 200
-    rng = np.random.default_rng(0)
-    group = rng.integers(0, groups, n_users)
-    size = n_items // groups
-    within = (rng.zipf(1.3, (n_users, per_user)) - 1) % size
-    items = group[:, None] * size + within
-    frame = pl.DataFrame(
-        {
-            "user_id": np.repeat([f"U{u}" for u in range(n_users)], per_user),
-            "item_id": [f"I{i}" for i in items.ravel()],
-            "ts": np.tile(np.arange(per_user), n_users),
-        }
-    )
-    catalogue_frame = pl.DataFrame({"item_id": [f"I{i}" for i in range(n_items)]})
-    model = {
-        "itemknn": lambda: ItemKNN(neighbours=100),
-        "ease": lambda: EASE(l2=500.0),
-        "als": lambda: ALS(factors=64, iterations=15),
-    }[model_name]()
-    start = time.perf_counter()
-    model.fit(frame, items=catalogue_frame)
-    fit_seconds = time.perf_counter() - start
-    users = [f"U{u}" for u in rng.integers(0, n_users, 300 if quick else 2000)]
-    for user in users[:50]:
-        model.recommend(user, k=10, explain=True)
-    timings = []
-    for user in users:
-        t0 = time.perf_counter()
-        model.recommend(user, k=10, explain=True)
-        timings.append((time.perf_counter() - t0) * 1000)
-    return {
-        "seconds": fit_seconds,
-        "version": importlib.metadata.version("lakeforge"),
-        "settings": model.get_params(),
-        "interactions": frame.height,
-        "items": n_items,
-        "requests": len(timings),
-        "p50_ms": round(float(np.percentile(timings, 50)), 3),
-        "p99_ms": round(float(np.percentile(timings, 99)), 3),
-    }
+SERVING_MODELS = ("auto", "itemknn", "ease", "als")  # auto: what `recommend fit` makes by default
+N_ITEMS, N_USERS, PER_USER = 10_000, 20_000, 25
+HTTP_CONCURRENCY, HTTP_ROUNDS, HTTP_ROUND_S, HTTP_WARMUP_S = 32, 4, 2.5, 2.0
+HTTP_SYSTEMS = ("bare", "lakeforge")
+HTTP_MODEL = "auto"  # the model served over HTTP: the default of `lakeforge recommend fit`
 
 
-# -- serving over HTTP --------------------------------------------------------------------------
-HTTP_CONCURRENCY, HTTP_SECONDS, HTTP_WARMUP = 32, 10.0, 2.0
-
-
-def synthetic_world(n_items: int = 10_000, n_users: int = 20_000, per_user: int = 25) -> Any:
+def synthetic_world() -> tuple[Any, Any]:
+    """20,000 users x 25 purchases over 10,000 items in 200 taste groups (Zipf within a group)."""
     import numpy as np
     import polars as pl
 
     groups = 200
     rng = np.random.default_rng(0)
-    group = rng.integers(0, groups, n_users)
-    size = n_items // groups
-    within = (rng.zipf(1.3, (n_users, per_user)) - 1) % size
+    group = rng.integers(0, groups, N_USERS)
+    size = N_ITEMS // groups
+    within = (rng.zipf(1.3, (N_USERS, PER_USER)) - 1) % size
     items = group[:, None] * size + within
     return pl.DataFrame(
         {
-            "user_id": np.repeat([f"U{u}" for u in range(n_users)], per_user),
+            "user_id": np.repeat([f"U{u}" for u in range(N_USERS)], PER_USER),
             "item_id": [f"I{i}" for i in items.ravel()],
-            "ts": np.tile(np.arange(per_user), n_users),
+            "ts": np.tile(np.arange(PER_USER), N_USERS),
         }
-    ), pl.DataFrame({"item_id": [f"I{i}" for i in range(n_items)]})
+    ), pl.DataFrame(
+        {
+            "item_id": [f"I{i}" for i in range(N_ITEMS)],
+            "category": [f"C{i // size}" for i in range(N_ITEMS)],
+        }
+    )
 
 
-def build_serving_workspace(root: Path) -> str:
-    """A workspace with a fitted item-kNN over 10,000 items and an analyst token."""
+def build_serving_workspace(root: Path, choice: str) -> tuple[str, float]:
+    """A workspace whose default recommender is ``choice`` and an analyst token; fit seconds."""
     import lakeforge as lf
     from lakeforge.products.recommend._workspace import TrainingFrames, fit_and_save
     from lakeforge.serve import create_user
 
     ws = lf.Workspace.init(root / "shop")
     interactions, items = synthetic_world()
-    fit_and_save(ws, ["itemknn"], TrainingFrames(interactions, items))
+    start = time.perf_counter()
+    fit_and_save(ws, [choice], TrainingFrames(interactions, items))
+    seconds = time.perf_counter() - start
     _, token = create_user(ws.catalog, "analyst1", role="analyst")
     ws.close()
-    return str(token)
+    return str(token), seconds
 
 
-def serve_recommend(port: int, workspace: str) -> None:
+def in_process_latency(workspace: Path, requests: int) -> dict[str, Any]:
+    """Top-10 with explanations for random users, from the saved default model (wall and CPU)."""
+    import numpy as np
+
+    import lakeforge as lf
+    from lakeforge.products.recommend._workspace import load_saved
+
+    with lf.Workspace.open(workspace) as ws:
+        model = load_saved(ws)
+    rng = np.random.default_rng(1)
+    users = [f"U{u}" for u in rng.integers(0, N_USERS, requests)]
+    for user in users[:100]:
+        model.recommend_columns([user], 10, True, True)
+    wall, cpu = [], []
+    for user in users:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        model.recommend_columns([user], 10, True, True)
+        cpu.append((time.thread_time() - c0) * 1000)
+        wall.append((time.perf_counter() - t0) * 1000)
+    return {
+        "settings": model.get_params()
+        | (
+            {"chosen": model.chosen_, "weights": model.chosen_weights_}
+            if hasattr(model, "chosen_")
+            else {}
+        ),
+        "requests": len(wall),
+        "p50_ms": round(float(np.percentile(wall, 50)), 3),
+        "p99_ms": round(float(np.percentile(wall, 99)), 3),
+        "cpu_p50_ms": round(float(np.percentile(cpu, 50)), 3),
+        "cpu_p99_ms": round(float(np.percentile(cpu, 99)), 3),
+    }
+
+
+def bare_app() -> Any:
+    """The anchor: FastAPI answering the same route with a constant body of the same shape."""
+    from fastapi import FastAPI, Response
+
+    item = {
+        "item_id": "I1234",
+        "rank": 1,
+        "score": 1.2345678,
+        "reason": "history",
+        "because": ["I1201", "I1207"],
+        "explanation": "because you bought I1201 and I1207",
+    }
+    body = json.dumps(
+        {"user_id": "U1", "data": [item | {"rank": r} for r in range(1, 11)], "count": 10},
+        separators=(",", ":"),
+    ).encode()
+    app = FastAPI()
+
+    @app.get("/api/v1/recommend/{user_id}")
+    async def recommend(user_id: str) -> Response:
+        return Response(body, media_type="application/json")
+
+    return app
+
+
+def serve(system: str, port: int, workspace: str) -> None:
     import uvicorn
 
-    import lakeforge.products.recommend._router  # noqa: F401 - registers the routes
-    from lakeforge.config import Settings
-    from lakeforge.serve import create_app
+    if system == "lakeforge":
+        import lakeforge.products.recommend._router  # noqa: F401 - registers the routes
+        from lakeforge.config import Settings
+        from lakeforge.serve import create_app
 
-    settings = Settings(serve={"access_log": False})  # type: ignore[arg-type]
-    app = create_app(workspace, settings)
+        settings = Settings(serve={"access_log": False})  # type: ignore[arg-type]
+        app = create_app(workspace, settings)
+    else:
+        app = bare_app()
     uvicorn.run(
         app,
         host="127.0.0.1",
@@ -353,20 +379,22 @@ def serve_recommend(port: int, workspace: str) -> None:
 
 
 async def _http_client(
-    port: int, token: str, users: list[str], deadline: float, latencies: list[float] | None
+    port: int, token: str, users: list[str], deadline: float, seed: int, latencies: list[float]
 ) -> int:
+    """One keep-alive connection asking for random users back to back; returns errors."""
     import asyncio
     import random
 
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    pick = random.Random(len(users) + port)
+    pick = random.Random(seed)
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
     errors = 0
     try:
         while time.perf_counter() < deadline:
             user = users[pick.randrange(len(users))]
             request = (
                 f"GET /api/v1/recommend/{user}?k=10&explain=true HTTP/1.1\r\n"
-                f"Host: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
+                f"Host: 127.0.0.1\r\n{auth}\r\n"
             ).encode()
             start = time.perf_counter()
             writer.write(request)
@@ -377,76 +405,117 @@ async def _http_client(
                 if line[:15].lower() == b"content-length:":
                     length = int(line[15:])
             await reader.readexactly(length)
+            elapsed = time.perf_counter() - start
             if not head.startswith(b"HTTP/1.1 200"):
                 errors += 1
                 continue
-            if latencies is not None:
-                latencies.append(time.perf_counter() - start)
+            latencies.append(elapsed)
     finally:
         writer.close()
     return errors
 
 
-async def _drive_http(port: int, token: str) -> tuple[list[float], int, float]:
+async def _drive(
+    port: int, token: str, seconds: float, seed: int
+) -> tuple[list[float], int, float]:
     import asyncio
 
-    users = [f"U{u}" for u in range(20_000)]
-    warm = time.perf_counter() + HTTP_WARMUP
-    await asyncio.gather(
-        *(_http_client(port, token, users, warm, None) for _ in range(HTTP_CONCURRENCY))
-    )
+    users = [f"U{u}" for u in range(N_USERS)]
     latencies: list[float] = []
     start = time.perf_counter()
     errors = await asyncio.gather(
         *(
-            _http_client(port, token, users, start + HTTP_SECONDS, latencies)
-            for _ in range(HTTP_CONCURRENCY)
+            _http_client(port, token, users, start + seconds, seed * 1000 + n, latencies)
+            for n in range(HTTP_CONCURRENCY)
         )
     )
     return latencies, sum(errors), time.perf_counter() - start
 
 
-def run_http() -> dict[str, Any]:
-    """Serve the recommend routes under uvicorn in a child process and drive them."""
-    import asyncio
-
-    import numpy as np
-
-    from benchmarks.bench_service import free_port, wait_until_up
-
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        token = build_serving_workspace(Path(tmp))
-        build_seconds = time.perf_counter() - start
-        port = free_port()
-        server = subprocess.Popen(
+def load(port: int, token: str, seconds: float, seed: int) -> tuple[list[float], int, float]:
+    """Run the load generator in its own process (uvloop); latencies (s), errors, wall."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run(
             [
                 sys.executable,
                 "-m",
                 "benchmarks.bench_recommend",
-                "--serve",
+                "--load",
                 str(port),
-                "--workspace",
-                str(Path(tmp) / "shop"),
+                "--token",
+                token,
+                "--seconds",
+                str(seconds),
+                "--seed",
+                str(seed),
+                "--out",
+                out.name,
             ],
+            check=True,
+            timeout=seconds + 120,
         )
+        result = json.loads(Path(out.name).read_text())
+    return result["latencies"], result["errors"], result["wall"]
+
+
+def run_serving(choice: str, quick: bool) -> dict[str, Any]:
+    """Fit ``choice`` as the workspace default; in-process latency, then HTTP beside the anchor."""
+    import numpy as np
+
+    from benchmarks.bench_service import free_port, wait_until_up
+
+    out: dict[str, Any] = {"version": importlib.metadata.version("lakeforge")}
+    with tempfile.TemporaryDirectory() as tmp:
+        token, fit_seconds = build_serving_workspace(Path(tmp), choice)
+        out["seconds"] = fit_seconds
+        out["in_process"] = in_process_latency(Path(tmp) / "shop", 500 if quick else 2000)
+        if choice != HTTP_MODEL:
+            return out
+        servers = {}
+        for system in HTTP_SYSTEMS:
+            port = free_port()
+            servers[system] = (
+                port,
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "benchmarks.bench_recommend",
+                        "--serve",
+                        str(port),
+                        "--serve-system",
+                        system,
+                        "--workspace",
+                        str(Path(tmp) / "shop"),
+                    ]
+                ),
+            )
+        tokens = {"lakeforge": token, "bare": ""}
+        parts: dict[str, list[tuple[list[float], int, float]]] = {s: [] for s in HTTP_SYSTEMS}
         try:
-            wait_until_up(port)
-            latencies, errors, wall = asyncio.run(_drive_http(port, token))
+            for system, (port, _) in servers.items():
+                wait_until_up(port)
+                load(port, tokens[system], HTTP_WARMUP_S, seed=99)
+            for number in range(HTTP_ROUNDS):
+                order = HTTP_SYSTEMS if number % 2 == 0 else HTTP_SYSTEMS[::-1]
+                for system in order:
+                    port = servers[system][0]
+                    parts[system].append(load(port, tokens[system], HTTP_ROUND_S, seed=number))
         finally:
-            server.terminate()
-            server.wait(timeout=60)
-    ms = np.array(latencies) * 1000
-    return {
-        "seconds": build_seconds,
-        "version": importlib.metadata.version("lakeforge"),
-        "settings": "itemknn (neighbours=200), uvicorn 1 worker, uvloop + httptools",
-        "requests": len(latencies),
-        "errors": errors,
-        "throughput_rps": round(len(latencies) / wall, 1),
-        "p50_ms": round(float(np.percentile(ms, 50)), 3) if len(ms) else None,
-        "p99_ms": round(float(np.percentile(ms, 99)), 3) if len(ms) else None,
-    }
+            for _, process in servers.values():
+                process.terminate()
+                process.wait(timeout=60)
+    for system in HTTP_SYSTEMS:
+        ms = np.array([x for lat, _, _ in parts[system] for x in lat]) * 1000
+        wall = sum(w for _, _, w in parts[system])
+        out[f"http_{system}"] = {
+            "requests": len(ms),
+            "errors": sum(e for _, e, _ in parts[system]),
+            "throughput_rps": round(len(ms) / wall, 1),
+            "p50_ms": round(float(np.percentile(ms, 50)), 3) if len(ms) else None,
+            "p99_ms": round(float(np.percentile(ms, 99)), 3) if len(ms) else None,
+        }
+    return out
 
 
 # -- orchestration -------------------------------------------------------------------------------
@@ -501,22 +570,111 @@ SYSTEM_NAMES = {
 }
 
 
+def serving_rows(quick: bool) -> list[dict[str, Any]]:
+    """In-process rows for each model, and HTTP rows (Lakeforge and the bare anchor) for auto."""
+    import lakeforge
+
+    world = f"synthetic {N_ITEMS:,} items, {N_USERS * PER_USER:,} interactions (200 taste groups)"
+    common = {"cores": machine()["cores"], "machine": machine()}
+    rows: list[dict[str, Any]] = []
+    for choice in SERVING_MODELS:
+        result = run_child(
+            "benchmarks.bench_recommend",
+            ["--system", f"serving-{choice}", *(["--quick"] if quick else [])],
+        )
+        inproc = result["in_process"]
+        rows.append(
+            {
+                "dataset": f"{world}: in-process top-10 with explanations, random users",
+                "system": f"Lakeforge {choice} (in-process)",
+                "system_version": result["version"],
+                "settings": inproc["settings"],
+                "requests": inproc["requests"],
+                "p50_ms": inproc["p50_ms"],
+                "p99_ms": inproc["p99_ms"],
+                "cpu_p50_ms": inproc["cpu_p50_ms"],
+                "cpu_p99_ms": inproc["cpu_p99_ms"],
+                "fit_s": round(result["seconds"], 3),
+                "wall_s": round(result["seconds"], 3),
+                "process_wall_s": result["process_wall_s"],
+                "peak_memory_mb": result["peak_rss_mb"],
+                **common,
+            }
+        )
+        if choice != HTTP_MODEL:
+            continue
+        versions = (
+            f"fastapi {importlib.metadata.version('fastapi')}, "
+            f"uvicorn {importlib.metadata.version('uvicorn')}"
+        )
+        served = (
+            f"uvicorn 1 worker, uvloop + httptools; load generator in its own process (uvloop), "
+            f"{HTTP_CONCURRENCY} keep-alive clients, random users; {HTTP_WARMUP_S:g} s warm-up, "
+            f"then {HTTP_ROUNDS} alternating rounds of {HTTP_ROUND_S:g} s"
+        )
+        for system in HTTP_SYSTEMS:
+            http = result[f"http_{system}"]
+            rows.append(
+                {
+                    "dataset": (
+                        f"{world}: GET /api/v1/recommend/{{user}}?k=10&explain=true, "
+                        f"{HTTP_CONCURRENCY} concurrent clients, loopback"
+                    ),
+                    "system": (
+                        f"Lakeforge {choice} (HTTP)"
+                        if system == "lakeforge"
+                        else "bare FastAPI constant body (anchor)"
+                    ),
+                    "system_version": (
+                        f"lakeforge {lakeforge.__version__}, {versions}"
+                        if system == "lakeforge"
+                        else versions
+                    ),
+                    "settings": (
+                        f"{served}; analyst bearer token, audited, metrics"
+                        if system == "lakeforge"
+                        else f"{served}; the same route returning a constant 10-item body"
+                    ),
+                    **http,
+                    "wall_s": round(HTTP_ROUNDS * HTTP_ROUND_S, 1),
+                    "process_wall_s": result["process_wall_s"],
+                    "peak_memory_mb": result["peak_rss_mb"],
+                    **common,
+                }
+            )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="one setting per anchor")
+    parser.add_argument(
+        "--only", choices=["ml100k", "serving"], help="run one half of the benchmark"
+    )
     parser.add_argument("--system", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-system", default="lakeforge", help=argparse.SUPPRESS)
     parser.add_argument("--workspace", help=argparse.SUPPRESS)
+    parser.add_argument("--load", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--token", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=float, default=2.0, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:  # server mode
-        serve_recommend(args.serve, args.workspace)
+        serve(args.serve_system, args.serve, args.workspace)
+        return 0
+    if args.load:  # load-generator mode
+        import uvloop
+
+        latencies, errors, wall = uvloop.run(_drive(args.load, args.token, args.seconds, args.seed))
+        Path(args.out).write_text(
+            json.dumps({"latencies": latencies, "errors": errors, "wall": wall})
+        )
         return 0
     if args.system:  # child mode
-        if args.system == "http":
-            result = run_http()
-        elif args.system.startswith("latency-"):
-            result = run_latency(args.system.removeprefix("latency-"), args.quick)
+        if args.system.startswith("serving-"):
+            result = run_serving(args.system.removeprefix("serving-"), args.quick)
         elif args.system.startswith("lakeforge-auto-"):
             validation = args.system.removeprefix("lakeforge-auto-")
             result = run_lakeforge(validation, args.quick, Path(args.out))
@@ -525,14 +683,45 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, default=str))
         return 0
 
-    if not (shared_data() / "ml-100k" / "u1.base").exists() or not SCORER.exists():
-        print(f"skipped: {shared_data() / 'ml-100k'} or {SCORER} not found")
-        return 0
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    quick = ["--quick"] if args.quick else []
+    rows: list[dict[str, Any]] = []
+    previous = json.loads(RESULT_PATH.read_text()) if RESULT_PATH.exists() else []
+    if args.only != "serving":
+        rows += ml100k_rows(console, args.quick)
+    else:
+        rows += [r for r in previous if "ml-100k" in str(r.get("dataset"))]
+    if args.only != "ml100k":
+        console.print("[dim]serving latency: in-process, then HTTP beside the bare anchor...[/]")
+        rows += serving_rows(args.quick)
+    else:
+        rows += [r for r in previous if "ml-100k" not in str(r.get("dataset"))]
+    view = Table(title="recommendations (ml-100k u1, K=10) and serving latency")
+    for col in ("system", "ndcg@10", "recall@10", "map@10", "coverage@10", "p50/p99 ms", "s"):
+        view.add_column(col)
+    for row in rows:
+        view.add_row(
+            row["system"],
+            f"{row['ndcg@10']:.4f}" if "ndcg@10" in row else "",
+            f"{row['recall@10']:.4f}" if "recall@10" in row else "",
+            f"{row['map@10']:.4f}" if "map@10" in row else "",
+            f"{row['coverage@10']:.4f}" if "coverage@10" in row else "",
+            f"{row['p50_ms']:.2f} / {row['p99_ms']:.2f}" if row.get("p50_ms") else "",
+            f"{row['wall_s']:.1f}",
+        )
+    console.print(view)
+    path = write_results("recommend", rows)
+    console.print(f"wrote {path}")
+    return 0
+
+
+def ml100k_rows(console: Any, quick: bool) -> list[dict[str, Any]]:
+    """Every ml-100k system in its own process, scored together by the shared scorer."""
+    if not (shared_data() / "ml-100k" / "u1.base").exists() or not SCORER.exists():
+        console.print(f"skipped ml-100k: {shared_data() / 'ml-100k'} or {SCORER} not found")
+        return []
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         measured: dict[str, dict[str, Any]] = {}
@@ -541,7 +730,8 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"[dim]ml-100k: {system}...[/]")
             out = Path(tmp) / f"{system}.csv"
             measured[system] = run_child(
-                "benchmarks.bench_recommend", ["--system", system, "--out", str(out), *quick]
+                "benchmarks.bench_recommend",
+                ["--system", system, "--out", str(out), *(["--quick"] if quick else [])],
             )
             files.append(out)
         scores = score(files)
@@ -566,70 +756,7 @@ def main(argv: list[str] | None = None) -> int:
                     "machine": machine(),
                 }
             )
-    for model_name in ("itemknn", "ease", "als"):
-        console.print(f"[dim]latency: {model_name}...[/]")
-        result = run_child(
-            "benchmarks.bench_recommend", ["--system", f"latency-{model_name}", *quick]
-        )
-        rows.append(
-            {
-                "dataset": (
-                    f"synthetic {result['items']:,} items, {result['interactions']:,} "
-                    "interactions: in-process top-10 with explanations"
-                ),
-                "system": f"Lakeforge {model_name} (in-process)",
-                "system_version": result["version"],
-                "settings": result["settings"],
-                "requests": result["requests"],
-                "p50_ms": result["p50_ms"],
-                "p99_ms": result["p99_ms"],
-                "wall_s": round(result["seconds"], 3),
-                "process_wall_s": result["process_wall_s"],
-                "peak_memory_mb": result["peak_rss_mb"],
-                "cores": machine()["cores"],
-                "machine": machine(),
-            }
-        )
-    console.print("[dim]latency: HTTP, 32 concurrent clients...[/]")
-    result = run_child("benchmarks.bench_recommend", ["--system", "http"])
-    rows.append(
-        {
-            "dataset": (
-                "synthetic 10,000 items, 500,000 interactions: GET /api/v1/recommend/{user}"
-                f"?k=10&explain=true, {HTTP_CONCURRENCY} concurrent clients, loopback"
-            ),
-            "system": "Lakeforge itemknn (HTTP)",
-            "system_version": result["version"],
-            "settings": result["settings"],
-            "requests": result["requests"],
-            "errors": result["errors"],
-            "throughput_rps": result["throughput_rps"],
-            "p50_ms": result["p50_ms"],
-            "p99_ms": result["p99_ms"],
-            "wall_s": round(result["seconds"], 3),
-            "process_wall_s": result["process_wall_s"],
-            "peak_memory_mb": result["peak_rss_mb"],
-            "cores": machine()["cores"],
-            "machine": machine(),
-        }
-    )
-    view = Table(title="recommendations (ml-100k u1, K=10) and serving latency")
-    for col in ("system", "ndcg@10", "recall@10", "map@10", "coverage@10", "p50/p99 ms", "s"):
-        view.add_column(col)
-    for row in rows:
-        view.add_row(
-            row["system"],
-            f"{row['ndcg@10']:.4f}" if "ndcg@10" in row else "",
-            f"{row['recall@10']:.4f}" if "recall@10" in row else "",
-            f"{row['map@10']:.4f}" if "map@10" in row else "",
-            f"{row['coverage@10']:.4f}" if "coverage@10" in row else "",
-            f"{row['p50_ms']:.2f} / {row['p99_ms']:.2f}" if "p50_ms" in row else "",
-            f"{row['wall_s']:.1f}",
-        )
-    console.print(view)
-    path = write_results("recommend", rows)
-    console.print(f"wrote {path}")
-    return 0
+    return rows
 
 
 if __name__ == "__main__":

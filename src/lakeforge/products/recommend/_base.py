@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,9 @@ __all__ = ["MODEL_REGISTRY", "BusinessRules", "Recommender", "load_model"]
 
 MODEL_REGISTRY: dict[str, type[Recommender]] = {}
 _BATCH = 256
+_PER_USER = 4  # chunks up to this size take the one-user serving path
 _TIEBREAK = 1e-6
+_EMPTY = np.zeros(0)
 
 
 @dataclass(frozen=True)
@@ -201,39 +204,67 @@ class Recommender:
         recent = self.recent_.setdefault(str(user_id), {})
         recent[item] = recent.get(item, 0.0) + float(weight)
 
+    def _user_history(self, user: str) -> tuple[int, np.ndarray, np.ndarray]:
+        """One user's training row (-1 when unknown or changed by new events), items, weights."""
+        row = self.user_index_.get(user, -1)
+        indptr, indices, data = self.X_.indptr, self.X_.indices, self.X_.data
+        if row >= 0:
+            lo, hi = indptr[row], indptr[row + 1]
+            cols, vals = indices[lo:hi], data[lo:hi]
+        else:
+            cols, vals = indices[:0], data[:0]
+        recent = self.recent_.get(user)
+        if recent:
+            merged = dict(zip(cols.tolist(), vals.tolist(), strict=True))
+            for item, weight in recent.items():
+                merged[item] = merged.get(item, 0.0) + weight
+            order = sorted(i for i, w in merged.items() if w != 0)
+            cols = np.array(order, dtype=indices.dtype)
+            vals = np.array([merged[i] for i in order], dtype=data.dtype)
+            row = -1
+        return row, cols, vals
+
     def _history(self, user_ids: Sequence[str]) -> tuple[np.ndarray, sp.csr_matrix]:
         """Each user's history row (training plus new events); row -1 when it changed."""
-        rows = np.array([self.user_index_.get(u, -1) for u in user_ids], dtype=np.int64)
-        indptr, indices, data = self.X_.indptr, self.X_.indices, self.X_.data
-        parts_i: list[np.ndarray] = []
-        parts_v: list[np.ndarray] = []
-        offsets = [0]
-        for n, user in enumerate(user_ids):
-            row = int(rows[n])
-            cols = indices[indptr[row] : indptr[row + 1]] if row >= 0 else indices[:0]
-            vals = data[indptr[row] : indptr[row + 1]] if row >= 0 else data[:0]
-            recent = self.recent_.get(user)
-            if recent:
-                merged = dict(zip(cols.tolist(), vals.tolist(), strict=True))
-                for item, weight in recent.items():
-                    merged[item] = merged.get(item, 0.0) + weight
-                order = sorted(merged)
-                cols = np.array(order, dtype=indices.dtype)
-                vals = np.array([merged[i] for i in order], dtype=data.dtype)
-                rows[n] = -1
-            parts_i.append(cols)
-            parts_v.append(vals)
-            offsets.append(offsets[-1] + len(cols))
+        parts = [self._user_history(u) for u in user_ids]
+        rows = np.array([p[0] for p in parts], dtype=np.int64)
+        offsets = np.zeros(len(parts) + 1, dtype=self.X_.indptr.dtype)
+        np.cumsum([len(p[1]) for p in parts], out=offsets[1:])
         history = sp.csr_matrix(
             (
-                np.concatenate(parts_v) if parts_v else data[:0],
-                np.concatenate(parts_i) if parts_i else indices[:0],
-                np.array(offsets, dtype=indptr.dtype),
+                np.concatenate([p[2] for p in parts]) if parts else self.X_.data[:0],
+                np.concatenate([p[1] for p in parts]) if parts else self.X_.indices[:0],
+                offsets,
             ),
             shape=(len(user_ids), len(self.item_ids_)),
         )
         history.eliminate_zeros()
         return rows, history
+
+    def _score_user(self, row: int, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Scores of every item for one user (the serving path; models override it for speed)."""
+        history = sp.csr_matrix(
+            (weights, items, np.array([0, len(items)])), shape=(1, len(self.item_ids_))
+        )
+        return np.asarray(self._scores(np.array([row]), history)[0], dtype=np.float64)
+
+    @property
+    def _item_list(self) -> list[str]:
+        cached: list[str] | None = self.__dict__.get("_item_list_cache")
+        if cached is None or len(cached) != len(self.item_ids_):
+            cached = [str(i) for i in self.item_ids_.tolist()]
+            self.__dict__["_item_list_cache"] = cached
+        return cached
+
+    @property
+    def _tiebreak(self) -> np.ndarray:
+        """A tiny popularity term that orders otherwise equal scores (popular first)."""
+        cached: np.ndarray | None = self.__dict__.get("_tiebreak_cache")
+        if cached is None or len(cached) != len(self.popularity_):
+            top = float(self.popularity_.max()) if len(self.popularity_) else 0.0
+            cached = _TIEBREAK * np.asarray(self.popularity_, dtype=np.float64) / (top or 1.0)
+            self.__dict__["_tiebreak_cache"] = cached
+        return cached
 
     def _popular_scores(self, user_id: str) -> tuple[np.ndarray, str]:
         segment = self.user_segment_.get(user_id)
@@ -289,55 +320,94 @@ class Recommender:
         out: dict[str, list[Any]] = {"user_id": [], "item_id": [], "rank": [], "score": []}
         if explain:
             out |= {"reason": [], "because": [], "explanation": []}
+        items_of = self._item_list
         for start in range(0, len(users), _BATCH):
             chunk = users[start : start + _BATCH]
-            rows, history = self._history(chunk)
-            has_history = (np.diff(history.indptr) > 0) & self.uses_history
-            scores = (
-                self._scores(rows, history)
-                if has_history.any()
-                else np.zeros((len(chunk), len(self.item_ids_)))
-            )
-            for n, user in enumerate(chunk):
-                row_scores = np.asarray(scores[n], dtype=np.float64)
-                if has_history[n]:
-                    row_scores = row_scores + _TIEBREAK * self.popularity_ / (
-                        self.popularity_.max() or 1.0
-                    )
+            for user, row_scores, seen, weights in self._chunk_scores(chunk):
+                if len(seen) and self.uses_history:
+                    row_scores = row_scores + self._tiebreak
                     reason = self.explanation_kind
                 else:
                     row_scores, reason = self._popular_scores(user)
-                seen = history.indices[history.indptr[n] : history.indptr[n + 1]]
-                weights = history.data[history.indptr[n] : history.indptr[n + 1]]
                 picked, picked_scores, pinned = self._select(
                     user, row_scores, seen if exclude_seen else None, k, rules, static_mask
                 )
                 contributions = (
                     self._contributions(seen, weights, picked)
-                    if explain and reason == self.explanation_kind and len(seen)
+                    if explain and reason == self.explanation_kind and len(seen) and len(picked)
                     else None
                 )
-                for rank, (item, score) in enumerate(
-                    zip(picked.tolist(), picked_scores.tolist(), strict=True), start=1
-                ):
-                    out["user_id"].append(user)
-                    out["item_id"].append(self.item_ids_[item])
-                    out["rank"].append(rank)
-                    out["score"].append(float(score))
-                    if explain:
-                        why, because = reason, []
-                        if item in pinned:
-                            why = "pinned"
-                        elif contributions is not None:
-                            contrib = contributions[rank - 1]
-                            top = np.argsort(-contrib, kind="stable")[:2]
-                            because = [str(self.item_ids_[seen[t]]) for t in top if contrib[t] > 0]
-                            if not because:
-                                why = "popular"
-                        out["reason"].append(why)
-                        out["because"].append(because)
-                        out["explanation"].append(self._sentence(why, because))
+                picked_list = picked.tolist()
+                out["user_id"].extend([user] * len(picked_list))
+                out["item_id"].extend([items_of[i] for i in picked_list])
+                out["rank"].extend(range(1, len(picked_list) + 1))
+                out["score"].extend(picked_scores.tolist())
+                if explain:
+                    self._explain_into(out, reason, picked_list, pinned, seen, contributions)
         return out
+
+    def _chunk_scores(
+        self, chunk: Sequence[str]
+    ) -> Iterable[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+        """``(user, scores, history items, history weights)`` for each user of a chunk.
+
+        A few users (the serving path) are scored one by one through ``_score_user``, which
+        skips building sparse matrices; larger chunks go through the batched ``_scores``.
+        """
+        if len(chunk) <= _PER_USER:
+            for user in chunk:
+                row, items, weights = self._user_history(user)
+                scores = (
+                    self._score_user(row, items, weights)
+                    if len(items) and self.uses_history
+                    else _EMPTY
+                )
+                yield user, scores, items, weights
+            return
+        rows, history = self._history(chunk)
+        has_history = (np.diff(history.indptr) > 0) & self.uses_history
+        batch: np.ndarray | None = self._scores(rows, history) if has_history.any() else None
+        for n, user in enumerate(chunk):
+            lo, hi = history.indptr[n], history.indptr[n + 1]
+            row_scores = (
+                np.asarray(batch[n], dtype=np.float64)
+                if batch is not None and has_history[n]
+                else _EMPTY
+            )
+            yield user, row_scores, history.indices[lo:hi], history.data[lo:hi]
+
+    def _explain_into(
+        self,
+        out: dict[str, list[Any]],
+        reason: str,
+        picked: list[int],
+        pinned: set[int],
+        seen: np.ndarray,
+        contributions: np.ndarray | None,
+    ) -> None:
+        items_of = self._item_list
+        seen_list = seen.tolist()
+        tops: list[list[int]] = []
+        values: list[list[float]] = []
+        if contributions is not None:
+            order = np.argsort(-contributions, axis=1, kind="stable")[:, :2]
+            tops = order.tolist()
+            values = contributions[np.arange(len(order))[:, None], order].tolist()
+        for rank, item in enumerate(picked):
+            why, because = reason, []
+            if item in pinned:
+                why = "pinned"
+            elif contributions is not None:
+                because = [
+                    items_of[seen_list[t]]
+                    for t, v in zip(tops[rank], values[rank], strict=True)
+                    if v > 0
+                ]
+                if not because:
+                    why = "popular"
+            out["reason"].append(why)
+            out["because"].append(because)
+            out["explanation"].append(self._sentence(why, because))
 
     @staticmethod
     def _sentence(reason: str, because: list[str]) -> str:
@@ -351,14 +421,15 @@ class Recommender:
             return "featured"
         return "popular with customers"
 
-    def _static_mask(self, rules: BusinessRules) -> np.ndarray:
-        allowed = np.ones(len(self.item_ids_), dtype=bool)
-        if rules.in_stock is not None:
-            allowed[:] = False
-            for item in rules.in_stock:
-                idx = self.item_index_.get(str(item))
-                if idx is not None:
-                    allowed[idx] = True
+    def _static_mask(self, rules: BusinessRules) -> np.ndarray | None:
+        """Items every user may get under ``rules`` (None: all of them)."""
+        if rules.in_stock is None:
+            return None
+        allowed = np.zeros(len(self.item_ids_), dtype=bool)
+        for item in rules.in_stock:
+            idx = self.item_index_.get(str(item))
+            if idx is not None:
+                allowed[idx] = True
         return allowed
 
     def _select(
@@ -368,56 +439,63 @@ class Recommender:
         seen: np.ndarray | None,
         k: int,
         rules: BusinessRules,
-        static_mask: np.ndarray,
+        static_mask: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray, set[int]]:
-        allowed = static_mask.copy()
-        if seen is not None:
-            allowed[seen] = False
-        excluded = rules.excluded_categories.get(user)
-        if excluded:
-            allowed &= ~np.isin(self.item_category_, list(excluded))
         if rules.boost:
-            scores = scores - min(scores.min(), 0.0) + 1e-12
+            scores = scores - min(float(scores.min()), 0.0) + 1e-12
             for item, factor in rules.boost.items():
                 idx = self.item_index_.get(str(item))
                 if idx is not None:
                     scores[idx] *= factor
-        masked = np.where(allowed, scores, -np.inf)
+        masked = (
+            np.where(static_mask, scores, -np.inf) if static_mask is not None else scores.copy()
+        )
+        if seen is not None:
+            masked[seen] = -np.inf
+        excluded = rules.excluded_categories.get(user)
+        if excluded:
+            masked[np.isin(self.item_category_, list(excluded))] = -np.inf
         pinned = [
             self.item_index_[p]
             for p in rules.pinned
-            if p in self.item_index_ and allowed[self.item_index_[p]]
+            if p in self.item_index_ and np.isfinite(masked[self.item_index_[p]])
         ]
-        pinned_set = set(pinned)
-        budget = min(len(masked), max(4 * k + len(pinned), 64))
-        candidates = (
-            np.argpartition(-masked, budget - 1)[:budget]
-            if budget < len(masked)
-            else np.arange(len(masked))
-        )
+        n = len(masked)
+        budget = min(n, max(4 * k + len(pinned), 64))
+        candidates = np.argpartition(masked, n - budget)[n - budget :] if budget < n else None
+        if candidates is None:
+            candidates = np.arange(n)
         order = candidates[np.lexsort((candidates, -masked[candidates]))]
         chosen = self._diversify(pinned, order, masked, k, rules.max_per_category)
-        if len(chosen) < k and budget < len(masked):
-            order = np.lexsort((np.arange(len(masked)), -masked))
+        if len(chosen) < k and budget < n:
+            order = np.lexsort((np.arange(n), -masked))
             chosen = self._diversify(pinned, order, masked, k, rules.max_per_category)
         picked = np.array(chosen, dtype=np.int64)
-        return picked, masked[picked] if len(picked) else np.zeros(0), pinned_set
+        return picked, masked[picked] if len(picked) else np.zeros(0), set(pinned)
 
     def _diversify(
         self, pinned: list[int], order: np.ndarray, masked: np.ndarray, k: int, cap: int | None
     ) -> list[int]:
+        if not pinned and cap is None:  # the common case: the best k that may be shown
+            top = order[:k]
+            return top[np.isfinite(masked[top])].tolist()  # type: ignore[no-any-return]
         chosen: list[int] = []
+        taken: set[int] = set()
         per_category: dict[str, int] = {}
-        for item in [*pinned, *order.tolist()]:
+        candidates = [*pinned, *order.tolist()]
+        values = masked[candidates].tolist()
+        for item, value in zip(candidates, values, strict=True):
             if len(chosen) >= k:
                 break
-            if item in chosen or not np.isfinite(masked[item]):
+            if item in taken or not math.isfinite(value):
                 continue
-            category = self.item_category_[item]
-            if cap is not None and category and per_category.get(category, 0) >= cap:
-                continue
-            per_category[category] = per_category.get(category, 0) + 1
+            if cap is not None:
+                category = str(self.item_category_[item])
+                if category and per_category.get(category, 0) >= cap:
+                    continue
+                per_category[category] = per_category.get(category, 0) + 1
             chosen.append(item)
+            taken.add(item)
         return chosen
 
     def similar(self, item_id: str, k: int = 10) -> pl.DataFrame:

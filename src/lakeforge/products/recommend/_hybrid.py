@@ -99,6 +99,17 @@ class Hybrid(Recommender):
             total -= self.popularity_penalty * _log_popularity(self.popularity_)
         return total
 
+    def _score_user(self, row: int, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        total = np.zeros(len(self.item_ids_))
+        for model, weight in zip(self.models_, self._weights(), strict=True):
+            if weight > 0:
+                scores = model._score_user(row, items, weights)
+                scale = float(np.abs(scores).max()) if len(scores) else 0.0
+                total += (weight / (scale or 1.0)) * scores
+        if self.popularity_penalty:
+            total -= self.popularity_penalty * _log_popularity(self.popularity_)
+        return total
+
     def _contributions(
         self, history_items: np.ndarray, history_weights: np.ndarray, targets: np.ndarray
     ) -> np.ndarray | None:
@@ -324,6 +335,9 @@ class Auto(Recommender):
 
     def _scores(self, rows: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return self.model_._scores(rows, history)
+
+    def _score_user(self, row: int, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return self.model_._score_user(row, items, weights)
 
     def _contributions(
         self, history_items: np.ndarray, history_weights: np.ndarray, targets: np.ndarray

@@ -47,6 +47,50 @@ def _prune_rows(matrix: sp.csr_matrix, keep: int) -> sp.csr_matrix:
     return out
 
 
+def _gather_rows(
+    matrix: sp.csr_matrix, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries of ``rows`` of a CSR matrix: (which of ``rows``, column, value) arrays."""
+    starts = matrix.indptr[rows]
+    lengths = matrix.indptr[rows + 1] - starts
+    total = int(lengths.sum())
+    first = np.cumsum(lengths) - lengths
+    positions = np.repeat(starts - first, lengths) + np.arange(total)
+    owner = np.repeat(np.arange(len(rows)), lengths)
+    return owner, matrix.indices[positions], matrix.data[positions]
+
+
+def _neighbour_scores(similarity: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
+    """Sum of the similarity rows of ``items`` (binary history), without sparse matrices."""
+    _, cols, vals = _gather_rows(similarity, items)
+    return np.bincount(cols, weights=vals, minlength=similarity.shape[1])
+
+
+def _neighbour_contributions(
+    similarity: sp.csr_matrix, history_items: np.ndarray, targets: np.ndarray
+) -> np.ndarray:
+    """``similarity[history, target]`` as a (targets x history) dense array."""
+    owner, cols, vals = _gather_rows(similarity, history_items)
+    position = np.full(similarity.shape[1], -1, dtype=np.int64)
+    position[targets] = np.arange(len(targets))
+    hit = position[cols] >= 0
+    out = np.zeros((len(targets), len(history_items)))
+    out[position[cols[hit]], owner[hit]] = vals[hit]
+    return out
+
+
+def _keep_neighbours(model: ItemKNN | Content, neighbours: sp.csr_matrix, *, target: bool) -> None:
+    """Keep the neighbour lists and the scoring matrix they imply on ``model``.
+
+    Row ``i`` of ``neighbours`` holds item ``i``'s nearest items; row ``h`` of
+    ``similarity_`` holds the items whose scores a user's item ``h`` adds to.
+    """
+    similarity = sp.csr_matrix(neighbours.T) if target else neighbours
+    similarity.sort_indices()
+    model.neighbours_ = neighbours
+    model.similarity_ = similarity
+
+
 @register
 class MostPopular(Recommender):
     """Most popular items (distinct users), within the user's segment when one is known.
@@ -68,6 +112,9 @@ class MostPopular(Recommender):
 
     def _scores(self, rows: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return np.tile(self.popularity_.astype(np.float64), (len(rows), 1))
+
+    def _score_user(self, row: int, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return self.popularity_.astype(np.float64)
 
     def _similar_scores(self, item: int) -> np.ndarray:
         return self.popularity_.astype(np.float64)
@@ -93,6 +140,11 @@ class BuyAgain(Recommender):
         dense = np.asarray(history.toarray(), dtype=np.float64)
         return np.log1p(dense) if self.log_weights else dense
 
+    def _score_user(self, row: int, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(self.item_ids_))
+        out[items] = np.log1p(weights) if self.log_weights else weights
+        return out
+
     def _contributions(
         self, history_items: np.ndarray, history_weights: np.ndarray, targets: np.ndarray
     ) -> np.ndarray:
@@ -108,9 +160,17 @@ class ItemKNN(Recommender):
 
     ``weighting`` is ``"cosine"`` (plain binary cosine), ``"bm25"`` (implicit's BM25 weights
     before cosine) or ``"tfidf"``. Each item keeps its ``neighbours`` most similar items.
+
+    ``neighbourhood="target"`` (the default) is the classic item-based rule (Sarwar et al.
+    2001): an item's score sums its similarity to the user's items that are among *its*
+    ``neighbours`` nearest. ``"source"`` instead sums, over the user's items, their own
+    nearest neighbours (implicit's ``ItemItemRecommender``). On MovieLens 100K the target
+    rule scores NDCG@10 0.518 against 0.477 at 200 neighbours.
     """
 
     name = "itemknn"
+    neighbours_: sp.csr_matrix
+    similarity_: sp.csr_matrix
 
     def __init__(
         self,
@@ -120,12 +180,14 @@ class ItemKNN(Recommender):
         shrink: float = 0.0,
         bm25_k1: float = 1.2,
         bm25_b: float = 0.75,
+        neighbourhood: str = "target",
     ) -> None:
         self.neighbours = neighbours
         self.weighting = weighting
         self.shrink = shrink
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
+        self.neighbourhood = neighbourhood
 
     def _fit(self, X: sp.csr_matrix, frame: pl.DataFrame, items: pl.DataFrame | None) -> None:
         item_user = _binary(X).T.tocsr()
@@ -139,27 +201,34 @@ class ItemKNN(Recommender):
             item_user = sp.csr_matrix(tfidf_weight(item_user))
         elif self.weighting != "cosine":
             raise ValueError(f"weighting must be cosine, bm25 or tfidf, not {self.weighting!r}")
+        if self.neighbourhood not in ("target", "source"):
+            raise ValueError(f"neighbourhood must be target or source, not {self.neighbourhood!r}")
         norms = np.sqrt(np.asarray(item_user.multiply(item_user).sum(axis=1)).ravel())
         inv = np.divide(1.0, norms + self.shrink, out=np.zeros_like(norms), where=norms > 0)
         normed = sp.csr_matrix(sp.diags(inv) @ item_user)
-        self.similarity_ = _prune_rows(sp.csr_matrix(normed @ normed.T), self.neighbours)
+        pruned = _prune_rows(sp.csr_matrix(normed @ normed.T), self.neighbours)
+        _keep_neighbours(self, pruned, target=self.neighbourhood == "target")
 
     def _scores(self, rows: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return np.asarray((_binary(history) @ self.similarity_).toarray())
 
+    def _score_user(self, row: int, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return _neighbour_scores(self.similarity_, items)
+
     def _contributions(
         self, history_items: np.ndarray, history_weights: np.ndarray, targets: np.ndarray
     ) -> np.ndarray:
-        return np.asarray(self.similarity_[history_items][:, targets].toarray().T)
+        return _neighbour_contributions(self.similarity_, history_items, targets)
 
     def _similar_scores(self, item: int) -> np.ndarray:
-        return np.asarray(self.similarity_[item].toarray()).ravel()
+        return np.asarray(self.neighbours_[item].toarray()).ravel()
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        return {}, _sparse_arrays("S", self.similarity_)
+        return {}, _sparse_arrays("S", self.neighbours_)
 
     def _restore(self, meta: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        self.similarity_ = sparse_from(arrays, "S")
+        target = getattr(self, "neighbourhood", "source") == "target"
+        _keep_neighbours(self, sparse_from(arrays, "S"), target=target)
 
 
 @register
@@ -176,18 +245,29 @@ class EASE(Recommender):
         self.l2 = l2
 
     def _fit(self, X: sp.csr_matrix, frame: pl.DataFrame, items: pl.DataFrame | None) -> None:
-        binary = _binary(X)
-        gram = np.asarray((binary.T @ binary).toarray(), dtype=np.float64)
+        import scipy.linalg
+
+        # float32 throughout, in place: one n_items² buffer (co-occurrence counts are exact in
+        # float32 up to 2**24, and lambda keeps the system well conditioned); LU in float32
+        # is also about twice as fast as in float64.
+        binary = sp.csr_matrix(_binary(X), dtype=np.float32)
+        gram = np.asarray((binary.T @ binary).toarray(), dtype=np.float32)
         gram[np.diag_indices_from(gram)] += self.l2
-        inverse = np.linalg.inv(gram)
-        weights = inverse / (-np.diag(inverse))
-        weights[np.diag_indices_from(weights)] = 0.0
-        self.weights_ = weights.astype(np.float32)
+        inverse = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
+        del gram
+        if not inverse.flags.c_contiguous:
+            inverse = inverse.T  # symmetric: the C-ordered view of the same buffer, no copy
+        inverse /= -np.diag(inverse).copy()[None, :]
+        inverse[np.diag_indices_from(inverse)] = 0.0
+        self.weights_ = np.ascontiguousarray(inverse, dtype=np.float32)
 
     def _scores(self, rows: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         # float32 on both sides: a float64 sparse @ float32 dense would copy all of B
         binary = sp.csr_matrix(_binary(history), dtype=self.weights_.dtype)
         return np.asarray(binary @ self.weights_, dtype=np.float64)
+
+    def _score_user(self, row: int, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return np.asarray(self.weights_[items].sum(axis=0, dtype=np.float64))
 
     def _contributions(
         self, history_items: np.ndarray, history_weights: np.ndarray, targets: np.ndarray
@@ -270,6 +350,14 @@ class ALS(Recommender):
                 users[n] = self._fold_in_inverse(items) @ ((1.0 + self.alpha) * y.sum(axis=0))
         return np.asarray(users @ self.item_factors_.T)
 
+    def _score_user(self, row: int, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        if row >= 0:
+            user = self.user_factors_[row]
+        else:
+            y = self.item_factors_[items]
+            user = self._fold_in_inverse(items) @ ((1.0 + self.alpha) * y.sum(axis=0))
+        return np.asarray(self.item_factors_ @ user)
+
     def _contributions(
         self, history_items: np.ndarray, history_weights: np.ndarray, targets: np.ndarray
     ) -> np.ndarray:
@@ -300,6 +388,8 @@ class Content(Recommender):
     """
 
     name = "content"
+    neighbours_: sp.csr_matrix
+    similarity_: sp.csr_matrix
     explanation_kind: ClassVar[str] = "content"
 
     def __init__(
@@ -331,14 +421,16 @@ class Content(Recommender):
 
         docs = self._documents(items)
         if not any(docs):
-            self.similarity_ = sp.csr_matrix((len(docs), len(docs)))
+            _keep_neighbours(self, sp.csr_matrix((len(docs), len(docs))), target=False)
             return
         vectors = TfidfVectorizer(sublinear_tf=True, token_pattern=r"(?u)\b\w+\b").fit_transform(
             docs
         )
-        self.similarity_ = _prune_rows(sp.csr_matrix(vectors @ vectors.T), self.neighbours)
+        pruned = _prune_rows(sp.csr_matrix(vectors @ vectors.T), self.neighbours)
+        _keep_neighbours(self, pruned, target=False)
 
     _scores = ItemKNN._scores
+    _score_user = ItemKNN._score_user
     _contributions = ItemKNN._contributions
     _similar_scores = ItemKNN._similar_scores
     _state = ItemKNN._state

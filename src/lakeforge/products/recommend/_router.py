@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from lakeforge.products.recommend._base import Recommender
@@ -25,11 +26,14 @@ from lakeforge.products.recommend._workspace import load_saved, models_dir
 from lakeforge.serve._auth import Caller, Permission
 from lakeforge.serve._models import ErrorResponse
 from lakeforge.serve._products import PRODUCTS
-from lakeforge.serve.deps import WorkspaceDep, require
+from lakeforge.serve._query_params import openapi_parameters, parse_query
+from lakeforge.serve._state import ServiceState
+from lakeforge.serve.deps import SECURITY, WorkspaceDep, authorize, require
 from lakeforge.workspace import Workspace
 
 __all__ = [
     "EventCreate",
+    "RecommendQuery",
     "RecommendationPublic",
     "RecommendationsPublic",
     "router",
@@ -50,13 +54,21 @@ RowReader = Annotated[Caller, require(Permission.READ_ROWS)]
 Writer = Annotated[Caller, require(Permission.INGEST)]
 
 _models: dict[Path, tuple[float, Recommender]] = {}
+_checked: dict[Path, float] = {}  # when each workspace's DEFAULT marker was last looked at
 _lock = threading.Lock()
+_RECHECK_S = 1.0  # a refit is picked up within this long
+
+
+def _stamp(ws: Workspace) -> float:
+    try:
+        return (models_dir(ws) / "DEFAULT").stat().st_mtime
+    except OSError:
+        return -1.0
 
 
 def serving_model(ws: Workspace) -> Recommender:
     """The workspace's default recommender, loaded once (reloaded when a refit replaces it)."""
-    marker = models_dir(ws) / "DEFAULT"
-    stamp = marker.stat().st_mtime if marker.is_file() else -1.0
+    stamp = _stamp(ws)
     cached = _models.get(ws.root)
     if cached is not None and cached[0] == stamp:
         return cached[1]
@@ -69,12 +81,21 @@ def serving_model(ws: Workspace) -> Recommender:
 
 
 async def _model(ws: Workspace) -> Recommender:
+    """The serving model without a thread hop while it is loaded and its marker unchanged.
+
+    The marker is looked at (one ``stat``) at most every ``_RECHECK_S`` per workspace.
+    """
     cached = _models.get(ws.root)
     if cached is not None:
-        marker = models_dir(ws) / "DEFAULT"
-        if marker.is_file() and marker.stat().st_mtime == cached[0]:
+        now = time.monotonic()
+        if now - _checked.get(ws.root, 0.0) < _RECHECK_S:
             return cached[1]
-    return await run_in_threadpool(serving_model, ws)
+        if _stamp(ws) == cached[0]:
+            _checked[ws.root] = now
+            return cached[1]
+    model = await run_in_threadpool(serving_model, ws)
+    _checked[ws.root] = time.monotonic()
+    return model
 
 
 class RecommendationPublic(BaseModel):
@@ -105,29 +126,42 @@ class EventCreate(BaseModel):
     weight: float = 1.0
 
 
+class RecommendQuery(BaseModel):
+    """The query parameters of ``GET /recommend/{user_id}``."""
+
+    k: int = Field(default=10, ge=1, le=500, description="how many items")
+    explain: bool = Field(default=False, description="say why each item is recommended")
+    exclude_purchased: bool = Field(
+        default=True, description="leave out items the user already has"
+    )
+
+
 @router.get(
     "/recommend/{user_id}",
     name="recommend.user",
     response_model=RecommendationsPublic,
     response_class=Response,
     responses={200: {"model": RecommendationsPublic, "content": {"application/json": {}}}},
+    openapi_extra={
+        "parameters": openapi_parameters(RecommendQuery, path=("user_id",)),
+        "security": SECURITY,
+    },
 )
-async def get_recommendations(
-    user_id: str,
-    ws: WorkspaceDep,
-    caller: RowReader,
-    k: Annotated[int, Query(ge=1, le=500)] = 10,
-    explain: bool = False,
-    exclude_purchased: bool = True,
-) -> Response:
+async def get_recommendations(request: Request) -> Response:
     """Top-``k`` items for a user, with why when ``explain=true``."""
-    model = await _model(ws)
-    columns = model.recommend_columns([user_id], k, exclude_purchased, explain)
+    # A hot route: the caller and the parameters are read with plain calls rather than
+    # per-parameter dependencies (same checks, errors and OpenAPI; see deps.authorize).
+    await authorize(request, Permission.READ_ROWS)
+    user_id: str = request.path_params["user_id"]
+    query = parse_query(request, RecommendQuery)
+    state: ServiceState = request.app.state.lakeforge
+    model = await _model(state.workspace)
+    columns = model.recommend_columns([user_id], query.k, query.exclude_purchased, query.explain)
     columns.pop("user_id")
     names = list(columns)
     data = [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
     body = {"user_id": user_id, "data": data, "count": len(data)}
-    return Response(json.dumps(body).encode(), media_type="application/json")
+    return Response(json.dumps(body, separators=(",", ":")).encode(), media_type="application/json")
 
 
 @router.get("/similar/{item_id}", name="recommend.similar")
