@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["ingest", "simulator", "service", "forecast", "recommend"]
+BENCHMARKS = ["ingest", "simulator", "service", "forecast", "recommend", "synthetic"]
 
 
 def main() -> int:

@@ -41,10 +41,12 @@ __all__ = [
     "column_shapes",
     "contingency_similarity",
     "correlation_similarity",
+    "cramers_v",
     "encode_frames",
     "ks_complement",
     "ks_statistic",
     "nanmean",
+    "pair_trend_mean",
     "pair_trends",
     "prepare_columns",
     "resolve_kinds",
@@ -87,7 +89,12 @@ class ColumnShape:
 
 @dataclass(frozen=True)
 class PairTrend:
-    """One column pair's trend score, with the real and synthetic correlations if numeric."""
+    """One column pair's trend score, with the real and synthetic correlations if numeric.
+
+    ``counted`` is False for pairs that are (nearly) independent in the real data
+    (|r| <= 0.5, Cramer's V <= 0.3): sdmetrics leaves those out of the pair-trend mean, so a
+    generator is judged on the relations that exist. Their score is still reported.
+    """
 
     column_1: str
     column_2: str
@@ -95,6 +102,8 @@ class PairTrend:
     score: float
     real: float = float("nan")
     synthetic: float = float("nan")
+    real_association: float = float("nan")
+    counted: bool = True
 
 
 # -- preparation --------------------------------------------------------------------------
@@ -303,11 +312,33 @@ def contingency_similarity(
     return float(1.0 - 0.5 * np.abs(p - q).sum())
 
 
+def cramers_v(real: tuple[np.ndarray, np.ndarray]) -> float:
+    """Cramer's V of two code columns (no continuity correction; nulls are a category)."""
+    width = int(real[1].max(initial=0)) + 1
+    height = int(real[0].max(initial=0)) + 1
+    counts = np.bincount(real[0] * width + real[1], minlength=width * height).reshape(height, width)
+    counts = counts[counts.sum(axis=1) > 0][:, counts.sum(axis=0) > 0].astype(np.float64)
+    n = counts.sum()
+    if n == 0 or min(counts.shape) < 2:
+        return float("nan")
+    expected = np.outer(counts.sum(axis=1), counts.sum(axis=0)) / n
+    chi2 = float(((counts - expected) ** 2 / expected).sum())
+    return float(np.sqrt(chi2 / n / (min(counts.shape) - 1)))
+
+
 def pair_trends(
     columns: Sequence[PreparedColumn],
     pairs: Sequence[tuple[str, str]] | None = None,
+    *,
+    correlation_threshold: float = 0.5,
+    association_threshold: float = 0.3,
 ) -> list[PairTrend]:
-    """The trend score of every pair of columns (or of the given ``pairs``)."""
+    """The trend score of every pair of columns (or of the given ``pairs``).
+
+    A pair counts towards the mean only if the real data relates its columns: Pearson's
+    |r| above ``correlation_threshold`` for two numbers, Cramer's V above
+    ``association_threshold`` otherwise (sdmetrics 0.32's defaults; 0 counts every pair).
+    """
     by_name = {c.name: c for c in columns}
     binned: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -326,12 +357,37 @@ def pair_trends(
             score, r_real, r_syn = correlation_similarity(
                 (a.real, b.real), (a.synthetic, b.synthetic)
             )
-            out.append(PairTrend(name_1, name_2, "CorrelationSimilarity", score, r_real, r_syn))
+            counted = not np.isnan(r_real) and abs(r_real) > correlation_threshold
+            if correlation_threshold <= 0:
+                counted = not np.isnan(score)
+            out.append(
+                PairTrend(
+                    name_1, name_2, "CorrelationSimilarity", score, r_real, r_syn, counted=counted
+                )
+            )
         else:
             (ar, as_), (br, bs) = codes(a), codes(b)
             score = contingency_similarity((ar, br), (as_, bs))
-            out.append(PairTrend(name_1, name_2, "ContingencySimilarity", score))
+            strength = cramers_v((ar, br))
+            counted = not np.isnan(strength) and strength > association_threshold
+            if association_threshold <= 0:
+                counted = not np.isnan(score)
+            out.append(
+                PairTrend(
+                    name_1,
+                    name_2,
+                    "ContingencySimilarity",
+                    score,
+                    real_association=strength,
+                    counted=counted,
+                )
+            )
     return out
+
+
+def pair_trend_mean(pairs: Sequence[PairTrend]) -> float:
+    """The column-pair-trends figure: the mean score of the counted pairs."""
+    return nanmean([p.score for p in pairs if p.counted])
 
 
 def nanmean(values: Sequence[float]) -> float:

@@ -40,6 +40,7 @@ from lakeforge.synth._eval_fidelity import (
     column_shapes,
     ks_statistic,
     nanmean,
+    pair_trend_mean,
     pair_trends,
     prepare_columns,
     resolve_kinds,
@@ -459,7 +460,7 @@ def _measure_fidelity(
     shapes = column_shapes(prepared)
     pairs = pair_trends(prepared)
     shape_mean = nanmean([s.score for s in shapes])
-    pair_mean = nanmean([p.score for p in pairs]) if pairs else float("nan")
+    pair_mean = pair_trend_mean(pairs)
     quality = nanmean([shape_mean, pair_mean])
     auc, note = float("nan"), "not run (discriminator=False)"
     if discriminator:
@@ -622,8 +623,8 @@ class MultiTableReport:
         )
 
     def inter_table_score(self, relation: str) -> float:
-        """The mean parent -> child pair-trend score of one relation."""
-        return nanmean([p.score for p in self.inter_table.get(relation, [])])
+        """The mean parent -> child pair-trend score of one relation (counted pairs)."""
+        return pair_trend_mean(self.inter_table.get(relation, []))
 
     def summary(self) -> str:
         """The verdict in plain sentences, relations first, then each table."""
@@ -794,7 +795,7 @@ def evaluate_tables(
             )
         )
     for label, pairs in inter.items():
-        score = nanmean([p.score for p in pairs])
+        score = pair_trend_mean(pairs)
         if math.isnan(score):
             continue
         ok = score >= t.inter_table_trends
