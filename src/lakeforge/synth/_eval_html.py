@@ -122,11 +122,13 @@ def heat_map(columns: Sequence[str], pairs: Sequence[Mapping[str, Any]]) -> str:
     """The pair-trend scores as a symmetric grid (green 1.0, red 0.5 and below)."""
     index = {c: i for i, c in enumerate(columns)}
     scores: dict[tuple[int, int], float | None] = {}
+    counted: dict[tuple[int, int], bool] = {}
     for p in pairs:
         i, j = index.get(p["column_1"]), index.get(p["column_2"])
         if i is None or j is None:
             continue
         scores[(i, j)] = scores[(j, i)] = p["score"]
+        counted[(i, j)] = counted[(j, i)] = bool(p.get("counted", True))
     n = len(columns)
     cell = max(10, min(26, 520 // max(n, 1)))
     margin = 120
@@ -149,11 +151,15 @@ def heat_map(columns: Sequence[str], pairs: Sequence[Mapping[str, Any]]) -> str:
     for i in range(n):
         for j in range(n):
             score = 1.0 if i == j else scores.get((i, j))
+            weak = i != j and not counted.get((i, j), True)
             tip = f"{columns[i]} / {columns[j]}: {_f(score)}"
+            if weak:
+                tip += " (not related in the real data: not counted)"
+            opacity = ' fill-opacity="0.3"' if weak else ""
             parts.append(
                 f'<rect x="{margin + j * cell}" y="{margin + i * cell}" width="{cell - 1}" '
-                f'height="{cell - 1}" fill="{_score_color(score)}"><title>{escape(tip)}</title>'
-                "</rect>"
+                f'height="{cell - 1}" fill="{_score_color(score)}"{opacity}>'
+                f"<title>{escape(tip)}</title></rect>"
             )
     for k, v in enumerate((1.0, 0.9, 0.8, 0.7, 0.6, 0.5)):
         y = margin + k * 16
@@ -265,7 +271,9 @@ def _single_body(d: Mapping[str, Any], level: int = 2) -> str:
         parts += [
             f"<{h}>Column pair trends</{h}>",
             '<p class="muted">1 - |r<sub>real</sub> - r<sub>synthetic</sub>|/2 for two '
-            "numbers, contingency similarity otherwise; hover a cell for its score.</p>",
+            "numbers, contingency similarity otherwise; hover a cell for its score. Pale "
+            "cells are pairs the real data does not relate (|r| &le; 0.5, Cramer's V &le; 0.3): "
+            "they are not counted in the pair-trends figure, as in sdmetrics.</p>",
             heat_map(columns, fid["pairs"]),
         ]
     dist = d.get("charts", {}).get("distances")

@@ -165,8 +165,11 @@ _HIST_BINS = 20
 _TOP_CATEGORIES = 12
 
 
-def _column_chart(col: PreparedColumn) -> dict[str, Any]:
-    """Real vs synthetic shares per bin (numbers) or per category (top ones + other)."""
+def _column_chart(col: PreparedColumn, unit: str | None = None) -> dict[str, Any]:
+    """Real vs synthetic shares per bin (numbers) or per category (top ones + other).
+
+    ``unit`` is a temporal column's NumPy unit (``D``, ``us``...), for date labels.
+    """
     if col.continuous:
         real = col.real[~np.isnan(col.real)]
         syn = col.synthetic[~np.isnan(col.synthetic)]
@@ -181,7 +184,7 @@ def _column_chart(col: PreparedColumn) -> dict[str, Any]:
         edges = np.histogram_bin_edges(real, bins=_HIST_BINS)
         r = np.histogram(np.clip(real, edges[0], edges[-1]), bins=edges)[0] / max(real.size, 1)
         s = np.histogram(np.clip(syn, edges[0], edges[-1]), bins=edges)[0] / max(syn.size, 1)
-        labels = [_edge_label(edges[i], col.kind) for i in range(len(edges) - 1)]
+        labels = [_edge_label(edges[i], unit) for i in range(len(edges) - 1)]
         return {
             "column": col.name,
             "type": "histogram",
@@ -214,12 +217,21 @@ def _column_chart(col: PreparedColumn) -> dict[str, Any]:
     }
 
 
-def _edge_label(value: float, kind: ColumnKind) -> str:
-    if kind == "datetime":
-        return f"{value:.4g}"
+def _edge_label(value: float, unit: str | None) -> str:
+    if unit is not None:
+        stamp = np.array([int(value)], dtype=f"datetime64[{unit}]")
+        return str(stamp.astype("datetime64[D]" if unit == "D" else "datetime64[m]")[0])
     if abs(value) >= 1000 or float(value).is_integer():
         return f"{value:,.0f}"
     return f"{value:.3g}"
+
+
+def _temporal_unit(dtype: pl.DataType) -> str | None:
+    if dtype == pl.Date:
+        return "D"
+    if isinstance(dtype, pl.Datetime):
+        return str(dtype.time_unit)
+    return None
 
 
 def _distance_chart(priv: PrivacyMeasures) -> dict[str, Any]:
@@ -578,7 +590,9 @@ def evaluate(
         ),
         _area_verdict("privacy", checks, "needs a real holdout the generator never saw (holdout=)"),
     ]
-    charts: dict[str, Any] = {"columns": [_column_chart(c) for c in prepared]}
+    charts: dict[str, Any] = {
+        "columns": [_column_chart(c, _temporal_unit(real_t.schema[c.name])) for c in prepared]
+    }
     if privacy is not None:
         charts["distances"] = _distance_chart(privacy)
     return SynthesisReport(
