@@ -151,20 +151,43 @@ def recommend_for(
     include_purchased: Annotated[
         bool, typer.Option("--include-purchased", help="Allow items the user already has.")
     ] = False,
+    in_stock_table: Annotated[
+        str | None,
+        typer.Option(help="Inventory table: only items with stock on hand (latest date)."),
+    ] = None,
+    max_per_category: Annotated[
+        int | None, typer.Option(help="At most this many items of one category (diversity).")
+    ] = None,
+    not_interested: Annotated[
+        list[str] | None,
+        typer.Option("--not-interested", help="A category this user is not interested in."),
+    ] = None,
+    pin: Annotated[list[str] | None, typer.Option(help="An item to place first.")] = None,
     model: Annotated[
         str | None, typer.Option(help="Saved model (default: the first fitted).")
     ] = None,
     workspace: WorkspaceOpt = Path("."),
     as_json: JsonOpt = False,
 ) -> None:
-    """Top-K recommendations for a user."""
+    """Top-K recommendations for a user (business rules: stock, diversity, exclusions, pins)."""
+    from lakeforge.products.recommend import BusinessRules
     from lakeforge.products.recommend._workspace import load_saved
 
     try:
         with Workspace.open(workspace) as ws:
             fitted = load_saved(ws, model)
+            options: dict[str, Any] = {
+                "max_per_category": max_per_category,
+                "pinned": tuple(pin or ()),
+                "excluded_categories": {user_id: set(not_interested)} if not_interested else {},
+            }
+            rules = (
+                BusinessRules.from_inventory(ws.table(in_stock_table).read(), **options)
+                if in_stock_table
+                else BusinessRules(**options)
+            )
         frame = fitted.recommend(
-            [user_id], k=k, exclude_seen=not include_purchased, explain=explain
+            [user_id], k=k, exclude_seen=not include_purchased, explain=explain, rules=rules
         )
     except LakeforgeError as exc:
         _fail(exc, as_json)

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from lakeforge._version import __version__
 from lakeforge.errors import ContractError, NotFittedError
-from lakeforge.products.recommend._frames import as_interactions, as_items, as_users
+from lakeforge.products.recommend._frames import as_interactions, as_items, as_users, to_polars
 
 __all__ = ["MODEL_REGISTRY", "BusinessRules", "Recommender", "load_model"]
 
@@ -49,6 +49,53 @@ class BusinessRules:
     pinned: Sequence[str] = ()
     boost: Mapping[str, float] = field(default_factory=dict)
     excluded_categories: Mapping[str, Collection[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_inventory(
+        cls,
+        inventory: Any,
+        *,
+        item_col: str = "product_id",
+        stock_col: str | None = None,
+        date_col: str = "date",
+        **rules: Any,
+    ) -> BusinessRules:
+        """Rules that allow only items with stock on hand in an inventory table.
+
+        Stock is summed over locations (stores) on the table's latest ``date_col`` when it has
+        one; items the table does not list are not recommended. ``stock_col`` defaults to the
+        first of ``on_hand_close``, ``on_hand``, ``stock``, ``quantity`` present. Any other
+        rule can be given as a keyword (``max_per_category=2``, ...).
+
+        Example:
+            >>> rules = BusinessRules.from_inventory(ws.table("inventory").read())  # doctest: +SKIP
+        """
+        frame = to_polars(inventory)
+        if stock_col is None:
+            stock_col = next(
+                (
+                    c
+                    for c in ("on_hand_close", "on_hand", "stock", "quantity")
+                    if c in frame.columns
+                ),
+                None,
+            )
+        missing = [c for c in (item_col, stock_col) if c is None or c not in frame.columns]
+        if missing:
+            raise ContractError(
+                f"the inventory table needs `{item_col}` and a stock column "
+                f"(columns: {', '.join(frame.columns)}); pass item_col / stock_col"
+            )
+        assert stock_col is not None
+        if date_col in frame.columns:
+            frame = frame.filter(pl.col(date_col) == pl.col(date_col).max())
+        stocked = (
+            frame.group_by(pl.col(item_col).cast(pl.String))
+            .agg(pl.col(stock_col).sum())
+            .filter(pl.col(stock_col) > 0)[item_col]
+            .to_list()
+        )
+        return cls(in_stock=frozenset(stocked), **rules)
 
 
 def _register(cls: type[Recommender]) -> type[Recommender]:

@@ -5,6 +5,7 @@ import. The saved default model (``lakeforge recommend fit``) is loaded once per
 answered in-process; ``POST /events`` updates that user's next answer at once (in memory).
 
     GET  /api/v1/recommend/{user_id}?k=10&explain=true&exclude_purchased=true
+         [&max_per_category=2&not_interested=garden&not_interested=toys]
     GET  /api/v1/similar/{item_id}?k=10
     POST /api/v1/events   {"user_id": ..., "item_id": ..., "ts": ...}
 """
@@ -21,7 +22,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from lakeforge.products.recommend._base import Recommender
+from lakeforge.products.recommend._base import BusinessRules, Recommender
 from lakeforge.products.recommend._workspace import load_saved, models_dir
 from lakeforge.serve._auth import Caller, Permission
 from lakeforge.serve._models import ErrorResponse
@@ -134,6 +135,12 @@ class RecommendQuery(BaseModel):
     exclude_purchased: bool = Field(
         default=True, description="leave out items the user already has"
     )
+    max_per_category: int | None = Field(
+        default=None, ge=1, le=500, description="at most this many items of one category"
+    )
+    not_interested: list[str] | None = Field(
+        default=None, max_length=50, description="categories the user is not interested in"
+    )
 
 
 @router.get(
@@ -156,7 +163,15 @@ async def get_recommendations(request: Request) -> Response:
     query = parse_query(request, RecommendQuery)
     state: ServiceState = request.app.state.lakeforge
     model = await _model(state.workspace)
-    columns = model.recommend_columns([user_id], query.k, query.exclude_purchased, query.explain)
+    rules = None
+    if query.max_per_category is not None or query.not_interested:
+        rules = BusinessRules(
+            max_per_category=query.max_per_category,
+            excluded_categories={user_id: set(query.not_interested or ())},
+        )
+    columns = model.recommend_columns(
+        [user_id], query.k, query.exclude_purchased, query.explain, rules
+    )
     columns.pop("user_id")
     names = list(columns)
     data = [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from lakeforge.errors import ContractError
 from lakeforge.products.recommend import (
     ALS,
     EASE,
@@ -182,3 +183,76 @@ def test_auto_records_its_choice(interactions):
     ).fit(interactions)
     assert model.chosen_[0][0] in {"EASE", "ItemKNN"}
     assert any(r.get("selected") for r in model.validation_scores_)
+
+
+def test_in_stock_rule_from_an_inventory_table(interactions, items):
+    # Setup: two stores, two days; on the latest day only even items have stock somewhere,
+    # and I002 had stock the day before but none now
+    model = EASE(l2=20.0).fit(interactions, items=items)
+    ids = items["item_id"].to_list()
+    rows = []
+    for n, item in enumerate(ids):
+        rows.append(("2024-01-01", "S1", item, 5))
+        rows.append(("2024-01-02", "S1", item, 3 if n % 2 == 0 and item != "I002" else 0))
+        rows.append(("2024-01-02", "S2", item, 0))
+    inventory = pl.DataFrame(
+        rows, schema=["date", "store_id", "product_id", "on_hand_close"], orient="row"
+    ).with_columns(pl.col("date").str.to_date())
+    # Run
+    rules = BusinessRules.from_inventory(inventory, max_per_category=3)
+    out = model.recommend(["U001", "U002", "NEW1"], k=8, rules=rules)
+    # Assert
+    assert rules.in_stock is not None and "I002" not in rules.in_stock
+    assert set(rules.in_stock) == {i for n, i in enumerate(ids) if n % 2 == 0} - {"I002"}
+    assert set(out["item_id"].to_list()) <= set(rules.in_stock)
+    assert rules.max_per_category == 3
+    with pytest.raises(ContractError):
+        BusinessRules.from_inventory(inventory.drop("on_hand_close"))
+
+
+def test_new_events_move_a_known_user_towards_what_they_just_bought(interactions):
+    # U000 buys in group 0; three group-3 purchases should bring group-3 items into the top-5
+    model = EASE(l2=20.0).fit(interactions)
+    before = model.recommend("U000", k=5)["item_id"].to_list()
+    for item in ("I045", "I046", "I047"):
+        model.add_event("U000", item)
+    after = model.recommend("U000", k=5, explain=True)
+    assert not any(group_of(i) == 3 for i in before)
+    assert any(group_of(i) == 3 for i in after["item_id"].to_list())
+    assert not {"I045", "I046", "I047"} & set(after["item_id"].to_list())  # now purchased
+    becauses = {b for because in after["because"].to_list() for b in because}
+    assert becauses & {"I045", "I046", "I047"}
+
+
+@pytest.mark.parametrize(
+    "model",
+    [ItemKNN(neighbours=30), EASE(l2=20.0), ALS(factors=8, iterations=10, num_threads=1)],
+    ids=lambda m: type(m).__name__,
+)
+def test_one_user_serving_path_matches_the_batch_path(model, interactions):
+    # The serving path (a few users, no sparse matrices) and the batch path agree
+    model.fit(interactions)
+    model.add_event("U003", "I050")
+    users = [f"U{u:03d}" for u in range(0, 40, 3)] + ["NEW0", "stranger"]
+    batch = model.recommend(users, k=6, explain=True)  # > _PER_USER users: batched
+    single = pl.concat([model.recommend(u, k=6, explain=True) for u in users])
+    assert batch["item_id"].to_list() == single["item_id"].to_list()
+    assert batch["because"].to_list() == single["because"].to_list()
+    assert batch["score"].to_list() == pytest.approx(single["score"].to_list(), rel=1e-5)
+
+
+def test_item_knn_neighbourhoods():
+    # A's nearest item is B, but B's nearest is D (and D's is E): a user holding only B gets
+    # A under the target rule (B is among A's neighbours) and D under the source rule
+    rows = [(f"U{u}", item) for u in range(3) for item in ("A", "B")]
+    rows += [(f"V{u}", item) for u in range(20) for item in ("B", "D")]
+    rows += [(f"X{u}", item) for u in range(100) for item in ("D", "E")] + [("W", "B")]
+    frame = pl.DataFrame(rows, schema=["user_id", "item_id"], orient="row")
+    target = ItemKNN(neighbours=1).fit(frame)
+    source = ItemKNN(neighbours=1, neighbourhood="source").fit(frame)
+    assert target.recommend("W", k=1)["item_id"].to_list() == ["A"]
+    assert source.recommend("W", k=1)["item_id"].to_list() == ["D"]
+    assert target.similar("A", k=1)["similar_item_id"].to_list() == ["B"]
+    assert target.similar("B", k=1)["similar_item_id"].to_list() == ["D"]
+    with pytest.raises(ValueError, match="neighbourhood"):
+        ItemKNN(neighbourhood="sideways").fit(frame)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -82,3 +83,47 @@ def test_evaluate_writes_a_report(tmp_path: Path):
     report = json.loads(result.output)
     assert set(report["models"]) == {"popular", "itemknn"}
     assert Path(report["report"]).is_file()
+
+
+def test_for_applies_stock_and_user_rules(tmp_path: Path):
+    root = shop(tmp_path)
+    stocked = [f"I{n:03d}" for n in range(0, 60, 3)]
+    inventory = pl.DataFrame(
+        {
+            "date": ["2024-02-01"] * 60,
+            "product_id": [f"I{n:03d}" for n in range(60)],
+            "on_hand_close": [4 if f"I{n:03d}" in stocked else 0 for n in range(60)],
+        }
+    )
+    inventory.write_csv(tmp_path / "inventory.csv")
+    with lf.Workspace.open(root) as ws:
+        ws.ingest(tmp_path / "inventory.csv", table="inventory")
+    runner = CliRunner()
+    fitted = runner.invoke(
+        recommend_app, ["fit", "--models", "ease", "--items", "products", "-w", str(root)]
+    )
+    assert fitted.exit_code == 0, fitted.output
+    answer = runner.invoke(
+        recommend_app,
+        [
+            "for",
+            "U001",
+            "-k",
+            "6",
+            "--in-stock-table",
+            "inventory",
+            "--not-interested",
+            "cat1",
+            "--max-per-category",
+            "2",
+            "-w",
+            str(root),
+            "--json",
+        ],
+    )
+    assert answer.exit_code == 0, answer.output
+    items = [row["item_id"] for row in json.loads(answer.output)["data"]]
+    categories = dict(item_table().select("item_id", "category").iter_rows())
+    assert len(items) == 6 and set(items) <= set(stocked)
+    assert "cat1" not in {categories[i] for i in items}
+    assert max(Counter(categories[i] for i in items).values()) <= 2

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import httpx
+import polars as pl
 
 import lakeforge as lf
 from lakeforge.products.recommend import _router  # noqa: F401 - registers the routes
@@ -47,3 +49,28 @@ def test_recommend_similar_and_events(tmp_path: Path):
         warm = client.get("/api/v1/recommend/NEW3?k=3&explain=true", headers=read).json()
         assert warm["data"][0]["reason"] == "history"
         assert warm["data"][0]["because"] == ["I020"]
+
+        # user control: purchased items allowed on request, categories and caps
+        bought = set(planted_interactions().filter(pl.col("user_id") == "U001")["item_id"])
+        plain = client.get("/api/v1/recommend/U001?k=20", headers=read).json()["data"]
+        again = client.get(
+            "/api/v1/recommend/U001?k=20&exclude_purchased=false", headers=read
+        ).json()["data"]
+        assert not {d["item_id"] for d in plain} & bought
+        assert {d["item_id"] for d in again} & bought
+        categories = dict(item_table().select("item_id", "category").iter_rows())
+        picky = client.get(
+            "/api/v1/recommend/U001?k=10&not_interested=cat1&not_interested=cat0", headers=read
+        ).json()["data"]
+        assert picky and not {categories[d["item_id"]] for d in picky} & {"cat0", "cat1"}
+        capped = client.get("/api/v1/recommend/U001?k=6&max_per_category=2", headers=read).json()[
+            "data"
+        ]
+        per_category = Counter(categories[d["item_id"]] for d in capped)
+        assert len(capped) == 6 and max(per_category.values()) <= 2
+        bad = client.get("/api/v1/recommend/U001?k=0", headers=read)
+        assert bad.status_code == 422
+        assert client.get("/api/v1/recommend/U001").status_code == 401
+        schema = client.get("/openapi.json").json()["paths"]["/api/v1/recommend/{user_id}"]
+        names = {p["name"] for p in schema["get"]["parameters"]}
+        assert {"user_id", "k", "explain", "exclude_purchased", "not_interested"} <= names
