@@ -8,7 +8,6 @@ Example:
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from lakeforge.errors import ContractError, NotFoundError
 from lakeforge.products.recommend._base import MODEL_REGISTRY, Recommender, load_model
 from lakeforge.products.recommend._frames import as_interactions
 from lakeforge.products.recommend._metrics import evaluate, random_split, time_split
+from lakeforge.products.recommend._report import render_evaluation_html
 from lakeforge.workspace import Workspace
 
 __all__ = [
@@ -193,51 +193,8 @@ def evaluate_models(
 
 
 def write_evaluation_report(report: dict[str, Any], path: Path) -> Path:
-    """A self-contained HTML page: metric table and bar charts, model vs the baseline."""
-    k = report["k"]
-    metrics = [
-        f"ndcg@{k}",
-        f"recall@{k}",
-        f"hitrate@{k}",
-        f"map@{k}",
-        f"coverage@{k}",
-        "novelty",
-        "popularity_bias",
-    ]
-    rows = []
-    for model, result in report["models"].items():
-        cells = "".join(f"<td>{result['overall'].get(m, 0):.4f}</td>" for m in metrics)
-        rows.append(f"<tr><th>{html.escape(model)}</th>{cells}</tr>")
-    charts = []
-    for metric in metrics[:5]:
-        top = max((r["overall"].get(metric, 0) for r in report["models"].values()), default=1)
-        bars = "".join(
-            f"<div class='bar'><span>{html.escape(model)}</span>"
-            f"<i style='width:{300 * r['overall'].get(metric, 0) / (top or 1):.0f}px'></i>"
-            f"{r['overall'].get(metric, 0):.3f}</div>"
-            for model, r in report["models"].items()
-        )
-        charts.append(f"<h3>{metric}</h3>{bars}")
-    groups = []
-    for model, result in report["models"].items():
-        for group, m in result["by_activity"].items():
-            groups.append(
-                f"<tr><th>{html.escape(model)}</th><td>{group}</td>"
-                f"<td>{int(m['users'])}</td><td>{m[f'ndcg@{k}']:.4f}</td></tr>"
-            )
-    page = f"""<!doctype html><meta charset="utf-8"><title>Recommender evaluation</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:4px 8px;text-align:right}}
-.bar{{display:flex;gap:8px;align-items:center}}.bar span{{width:90px}}
-.bar i{{display:inline-block;height:12px;background:#4a7}}</style>
-<h1>Recommender evaluation</h1>
-<p>{report["split"]} split: {report["train_rows"]:,} training and {report["test_rows"]:,} test
-interactions; K={k}; MostPopular (popular) is the baseline.</p>
-<table><tr><th>model</th>{"".join(f"<th>{m}</th>" for m in metrics)}</tr>{"".join(rows)}</table>
-<h2>Charts</h2>{"".join(charts)}
-<h2>By user activity (training interactions)</h2>
-<table><tr><th>model</th><th>group</th><th>users</th><th>ndcg@{k}</th></tr>{"".join(groups)}</table>
-"""
+    """A self-contained HTML page (tables, inline SVG charts, model vs the baseline) + JSON."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page)
+    path.write_text(render_evaluation_html(report))
     (path.with_suffix(".json")).write_text(json.dumps(report, indent=2))
     return path

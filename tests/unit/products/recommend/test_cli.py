@@ -82,7 +82,16 @@ def test_evaluate_writes_a_report(tmp_path: Path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert set(report["models"]) == {"popular", "itemknn"}
-    assert Path(report["report"]).is_file()
+    page = Path(report["report"]).read_text()
+    # self-contained: charts drawn inline, nothing fetched
+    assert page.count("<svg") >= 11  # 7 overall metrics + 4 by activity
+    assert "<script" not in page and "src=" not in page and "href=" not in page
+    for metric in ("ndcg@5", "recall@5", "hitrate@5", "map@5", "coverage@5", "novelty"):
+        assert metric in page
+    assert "popularity_bias" in page and "By user activity" in page
+    assert "(baseline)" in page and 'class="baseline"' in page
+    groups = report["models"]["itemknn"]["by_activity"]
+    assert groups and all(f">{group}<" in page for group in groups)
 
 
 def test_for_applies_stock_and_user_rules(tmp_path: Path):
