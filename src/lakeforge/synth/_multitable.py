@@ -98,6 +98,8 @@ class Link:
     popularity: str | None = None
     null_share: float = 0.0
     orphan_null_share: float = 0.0
+    #: the real children-per-parent distribution (sorted, or quantiles of it)
+    quantiles: list[float] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -130,6 +132,8 @@ class TablePlan:
     orphan_share: float = 0.0
     max_children: int | None = None
     unique_sets: list[list[str]] = field(default_factory=list)
+    #: a dense panel (store x product x day): sampled as its parents' cross product, thinned
+    dense: bool = False
     has_generator: bool = True
     has_orphans: bool = False
 
@@ -351,6 +355,7 @@ class Synthesizer:
                     link.role, link.via = "inherit", via
             if set(chosen.columns) in [set(k) for k in self.contracts[name].unique_keys()]:
                 plan.max_children = 1
+            plan.dense = _is_dense_panel(plan, real, self.contracts[name])
         return indices
 
     @staticmethod
@@ -397,6 +402,7 @@ class Synthesizer:
                 else:
                     continue
                 self._extra[link.parent][column] = counts
+                link.quantiles = _quantiles(counts)
 
     def _fit_table(
         self,
@@ -856,7 +862,11 @@ class _Run:
                 ordinal += n
             return
         parent = self.frames[driving.parent]
-        counts = _counts(parent, _count_column(plan.name), plan.max_children)
+        rng = np.random.default_rng(self._seed(index, 0, 1))
+        counts = _counts(parent, _count_column(plan.name), None)
+        counts = _match_quantiles(counts, driving.quantiles, rng)
+        if plan.max_children is not None:
+            counts = np.minimum(counts, plan.max_children)
         requested = self.planned.get(plan.name)
         orphan_total = 0
         if requested is not None:
@@ -865,29 +875,15 @@ class _Run:
         elif plan.has_orphans and plan.orphan_share < 1:
             orphan_total = round(counts.sum() * plan.orphan_share / (1 - plan.orphan_share))
         main_total = int(counts.sum())
-        slots = self._slots(plan, main_total)
-        rng = np.random.default_rng(self._seed(index, 0, 1))
+        slots = self._slots(plan, main_total, rng)
         number = 0
-        for first, last in _blocks(counts, self.chunk_rows):
-            parent_rows = np.repeat(np.arange(first, last, dtype=np.int64), counts[first:last])
-            if len(parent_rows) == 0:
-                continue
-            links = {driving.label: parent_rows}
-            for link in plan.links:
-                if link.role == "secondary":
-                    links[link.label] = self._draw_secondary(
-                        link, slots[link.label], len(parent_rows), rng, link.null_share
-                    )
-                elif link.role == "inherit" and link.via:
-                    through = self.frames[driving.parent].column(_index_column(link.via))
-                    links[link.label] = np.asarray(
-                        through.take(pa.array(parent_rows)).to_numpy(zero_copy_only=False),
-                        dtype=np.int64,
-                    )
-            keep = self._repair_unique(plan, links, rng)
-            if keep is not None:
-                links = {k: v[keep] for k, v in links.items()}
-                parent_rows = links[driving.label]
+        blocks = (
+            self._dense_blocks(plan, counts, slots, rng)
+            if plan.dense
+            else self._slot_blocks(plan, counts, slots, rng)
+        )
+        for links in blocks:
+            parent_rows = links[driving.label]
             context = self._context(plan, links, len(parent_rows))
             raw = _draw(
                 generator, len(parent_rows), context, conditions, self._seed(index, number, 0)
@@ -909,6 +905,94 @@ class _Run:
             ordinal += n
             number += 1
 
+    def _slot_blocks(
+        self,
+        plan: TablePlan,
+        counts: np.ndarray,
+        slots: dict[str, np.ndarray],
+        rng: np.random.Generator,
+    ) -> Iterator[dict[str, np.ndarray]]:
+        """Parent rows per child row, block by block: driving repeated, others by slots."""
+        driving = plan.driving
+        assert driving is not None
+        for first, last in _blocks(counts, self.chunk_rows):
+            parent_rows = np.repeat(np.arange(first, last, dtype=np.int64), counts[first:last])
+            if len(parent_rows) == 0:
+                continue
+            links = {driving.label: parent_rows}
+            for link in plan.links:
+                if link.role == "secondary":
+                    links[link.label] = self._draw_secondary(
+                        link, slots[link.label], len(parent_rows), rng, link.null_share
+                    )
+                elif link.role == "inherit" and link.via:
+                    through = self.frames[driving.parent].column(_index_column(link.via))
+                    links[link.label] = np.asarray(
+                        through.take(pa.array(parent_rows)).to_numpy(zero_copy_only=False),
+                        dtype=np.int64,
+                    )
+            keep = self._repair_unique(plan, links, rng)
+            if keep is not None:
+                links = {k: v[keep] for k, v in links.items()}
+            yield links
+
+    def _dense_blocks(
+        self,
+        plan: TablePlan,
+        counts: np.ndarray,
+        slots: dict[str, np.ndarray],
+        rng: np.random.Generator,
+    ) -> Iterator[dict[str, np.ndarray]]:
+        """A dense panel: each driving row gets its parents' grid minus some cells.
+
+        Which cells go is chosen so every secondary parent keeps its sampled number of rows
+        (the deficits of the full grid are shared out over the driving rows, then removed
+        greedily, largest deficits first, as in the Gale-Ryser construction).
+        """
+        driving = plan.driving
+        assert driving is not None
+        others = [link for link in plan.links if link is not driving]
+        sizes = [len(slots[link.label]) for link in others]
+        grid = int(np.prod(sizes))
+        counts = np.minimum(counts, grid)
+        rows = len(counts)
+        remaining = []
+        for link, size in zip(others, sizes, strict=True):
+            capacity = rows * grid // max(size, 1)
+            deficit = np.clip(capacity - slots[link.label], 0, None)
+            remaining.append(
+                _proportional(deficit.astype(np.float64) + 1e-9, rows * grid - int(counts.sum()))
+            )
+        pending: list[dict[str, np.ndarray]] = []
+        pending_rows = 0
+        for row in range(rows):
+            removal = grid - int(counts[row])
+            left = rows - row
+            shares = []
+            for deficit, size in zip(remaining, sizes, strict=True):
+                cap = grid // max(size, 1)
+                wanted = _proportional(deficit / left + 1e-9, removal)
+                share = np.minimum(np.minimum(wanted, cap), deficit)
+                shares.append(share)
+            keep = _thin_grid(sizes, shares, removal, rng)
+            for deficit, share, axis in zip(remaining, shares, range(len(sizes)), strict=True):
+                removed = np.bincount(
+                    np.unravel_index(np.flatnonzero(~keep), sizes)[axis], minlength=sizes[axis]
+                )
+                deficit -= np.minimum(removed, deficit)
+                del share
+            cells = np.unravel_index(np.flatnonzero(keep), sizes)
+            block = {driving.label: np.full(len(cells[0]), row, dtype=np.int64)}
+            for link, values in zip(others, cells, strict=True):
+                block[link.label] = values.astype(np.int64)
+            pending.append(block)
+            pending_rows += len(cells[0])
+            if pending_rows >= self.chunk_rows:
+                yield {k: np.concatenate([b[k] for b in pending]) for k in pending[0]}
+                pending, pending_rows = [], 0
+        if pending:
+            yield {k: np.concatenate([b[k] for b in pending]) for k in pending[0]}
+
     def _popularity(self, link: Link) -> np.ndarray:
         frame = self.frames[link.parent]
         rows = frame.num_rows
@@ -919,12 +1003,20 @@ class _Run:
                 return np.asarray(weights, dtype=np.float64)
         return np.ones(rows, dtype=np.float64)
 
-    def _slots(self, plan: TablePlan, total: int) -> dict[str, np.ndarray]:
-        """Per secondary link, how many child rows each parent row receives in all."""
+    def _slots(
+        self, plan: TablePlan, total: int, rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """Per secondary link, how many child rows each parent row receives in all.
+
+        The sampled popularity ranks the parent rows; the counts themselves follow the real
+        children-per-parent distribution, then add up to ``total``.
+        """
         out = {}
         for link in plan.links:
             if link.role == "secondary":
-                out[link.label] = _rescale(np.rint(self._popularity(link)).astype(np.int64), total)
+                popularity = np.rint(self._popularity(link)).astype(np.int64)
+                matched = _match_quantiles(popularity, link.quantiles, rng)
+                out[link.label] = _rescale(matched, total)
         return out
 
     @staticmethod
@@ -960,7 +1052,13 @@ class _Run:
             duplicated = _duplicated(arrays)
             if not duplicated.any():
                 continue
-            if movable:
+            for target in reversed(movable):  # swaps keep every parent's slot count
+                others = [links[link.label] for link in members if link is not target]
+                _swap_repair(others, links[target.label], duplicated, rng)
+                duplicated = _duplicated(arrays)
+                if not duplicated.any():
+                    break
+            if movable and duplicated.any():
                 target = movable[-1]
                 weights = self._popularity(target)
                 values = links[target.label]
@@ -1292,6 +1390,35 @@ def _counts(frame: pa.Table, column: str, max_children: int | None) -> np.ndarra
     return np.asarray(counts, dtype=np.int64)
 
 
+def _quantiles(counts: np.ndarray, points: int = 2001) -> list[float]:
+    """The sorted counts, or ``points`` quantiles of them for long tables."""
+    ordered = np.sort(counts.astype(np.float64))
+    if len(ordered) > points:
+        ordered = np.quantile(ordered, np.linspace(0, 1, points))
+    return [float(v) for v in ordered]
+
+
+def _match_quantiles(
+    values: np.ndarray, quantiles: Sequence[float], rng: np.random.Generator
+) -> np.ndarray:
+    """Keep the sampled ranking of ``values`` but give them the real distribution.
+
+    Rank ``i`` of ``n`` gets the real quantile at ``(i + 0.5) / n`` (ties broken at
+    random), so sampled counts keep their dependence on the parent's attributes while their
+    distribution is the real one: a permutation of the real counts when sizes match.
+    """
+    n = len(values)
+    if n == 0 or not quantiles:
+        return np.asarray(values, dtype=np.int64)
+    reference = np.asarray(quantiles, dtype=np.float64)
+    order = np.lexsort((rng.random(n), values))
+    ranks = np.empty(n, dtype=np.float64)
+    ranks[order] = np.arange(n)
+    positions = (ranks + 0.5) / n * len(reference) - 0.5
+    matched = np.interp(positions, np.arange(len(reference)), reference)
+    return np.asarray(np.rint(matched), dtype=np.int64)
+
+
 def _rescale(weights: np.ndarray, total: int) -> np.ndarray:
     """Integer counts that follow ``weights`` and sum to ``total``.
 
@@ -1381,6 +1508,94 @@ def _duplicated(arrays: Sequence[np.ndarray]) -> np.ndarray:
     duplicated = np.ones(len(stacked), dtype=bool)
     duplicated[first] = False
     return duplicated & valid
+
+
+def _is_dense_panel(plan: TablePlan, real: Mapping[str, pa.Table], contract: Contract) -> bool:
+    """A table whose rows cover most of its parents' cross product (store x product x day)."""
+    driving = plan.driving
+    others = [link for link in plan.links if link is not driving]
+    if driving is None or not 1 <= len(others) <= 2 or plan.orphan_share > 0:
+        return False
+    if any(link.role != "secondary" or link.null_share > 0 for link in others):
+        return False
+    key = {c for link in plan.links for c in link.columns}
+    if key not in [set(k) for k in contract.unique_keys()] or plan.sequences:
+        return False
+    cells = float(np.prod([real[link.parent].num_rows for link in plan.links]))
+    return cells > 0 and plan.real_rows / cells >= 0.5
+
+
+def _thin_grid(
+    sizes: Sequence[int], shares: Sequence[np.ndarray], removal: int, rng: np.random.Generator
+) -> np.ndarray:
+    """A keep-mask over the grid with ``removal`` cells dropped, ``shares[axis][v]`` per value."""
+    total = int(np.prod(sizes))
+    keep = np.ones(total, dtype=bool)
+    if removal <= 0:
+        return keep
+    if len(sizes) == 1:
+        weights = shares[0].astype(np.float64) + 1e-12
+        drop = rng.choice(total, size=min(removal, total), replace=False, p=weights / weights.sum())
+        keep[drop] = False
+        return keep
+    rows_left = shares[0].astype(np.int64).copy()
+    cols_left = shares[1].astype(np.int64).copy()
+    matrix = keep.reshape(sizes[0], sizes[1])
+    dropped = 0
+    for p in np.argsort(-rows_left, kind="stable"):
+        need = int(rows_left[p])
+        if need <= 0 or dropped >= removal:
+            continue
+        order = np.lexsort((rng.random(sizes[1]), -cols_left))
+        chosen = order[: min(need, removal - dropped)]
+        matrix[p, chosen] = False
+        cols_left[chosen] -= 1
+        dropped += len(chosen)
+    if dropped < removal:
+        extra = rng.choice(
+            np.flatnonzero(keep), size=min(removal - dropped, int(keep.sum())), replace=False
+        )
+        keep[extra] = False
+    return keep
+
+
+def _swap_repair(
+    others: Sequence[np.ndarray],
+    values: np.ndarray,
+    duplicated: np.ndarray,
+    rng: np.random.Generator,
+    tries: int = 64,
+) -> None:
+    """Swap ``values`` between a duplicated row and another row when both become unique."""
+    n = len(values)
+    if n < 2:
+        return
+    keys = [tuple(int(a[row]) for a in others) for row in range(n)]
+    used: dict[tuple[int, ...], int] = {}
+    for row in range(n):
+        combo = (*keys[row], int(values[row]))
+        used[combo] = used.get(combo, 0) + 1
+    partners = rng.integers(0, n, size=(int(duplicated.sum()), tries))
+    for position, candidates in zip(np.flatnonzero(duplicated), partners, strict=True):
+        row = int(position)
+        mine = (*keys[row], int(values[row]))
+        if used[mine] <= 1:
+            continue
+        for other in candidates:
+            theirs_value, my_value = int(values[other]), int(values[row])
+            if theirs_value == my_value:
+                continue
+            new_mine = (*keys[row], theirs_value)
+            new_theirs = (*keys[other], my_value)
+            if used.get(new_mine, 0) or used.get(new_theirs, 0):
+                continue
+            theirs = (*keys[other], theirs_value)
+            used[mine] -= 1
+            used[theirs] -= 1
+            used[new_mine] = 1
+            used[new_theirs] = 1
+            values[row], values[other] = theirs_value, my_value
+            break
 
 
 def _exhaustive_repair(
