@@ -604,6 +604,11 @@ def _register_optional() -> None:
         forecast_app = _missing_extra("forecast", exc)
     app.add_typer(forecast_app, name="forecast")
     try:
+        from lakeforge.cli._inventory import inventory_app
+    except ImportError as exc:
+        inventory_app = _missing_extra("forecast", exc)
+    app.add_typer(inventory_app, name="inventory")
+    try:
         from lakeforge.cli._recommend import recommend_app
     except ImportError as exc:
         recommend_app = _missing_extra("recommend", exc)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import html
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,6 +48,17 @@ StockoutOpt = Annotated[
     typer.Option("--stockout", help="Boolean stock-out column: correct censored sales."),
 ]
 OutOpt = Annotated[str, typer.Option("--out-table", help="Gold table for the forecasts.")]
+ExogOpt = Annotated[
+    str,
+    typer.Option("--exog", help="Exogenous columns for the lgbm model, e.g. price,on_promo."),
+]
+FutureOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--future-table",
+        help="Table with the id, time and --exog columns for the forecast horizon.",
+    ),
+]
 
 
 @forecast_app.callback()
@@ -60,16 +71,25 @@ def _csv(value: str) -> list[str]:
 
 
 def _history(
-    ws: Workspace, table: str, ids: list[str], time_col: str, target: str, stockout: str | None
+    ws: Workspace,
+    table: str,
+    ids: list[str],
+    time_col: str,
+    target: str | None,
+    stockout: str | None,
+    exog: Sequence[str] = (),
 ) -> Any:
-    """The table's series as a pandas frame ``unique_id, ds, y`` (and ``stockout``)."""
+    """The table's series as a pandas frame ``unique_id, ds, y`` (+ ``stockout``, exogenous)."""
+    wanted = [target] if target else []
     extra = [stockout] if stockout else []
-    frame = ws.table(table).read(columns=[*ids, time_col, target, *extra]).to_pandas()
+    frame = ws.table(table).read(columns=[*ids, time_col, *wanted, *extra, *exog]).to_pandas()
     unique_id = frame[ids[0]].astype(str)
     for column in ids[1:]:
         unique_id = unique_id + SEPARATOR + frame[column].astype(str)
-    renamed = {time_col: "ds", target: "y", **({stockout: "stockout"} if stockout else {})}
-    columns = ["unique_id", "ds", "y", *(["stockout"] if stockout else [])]
+    renamed = {time_col: "ds", **({target: "y"} if target else {})}
+    renamed |= {stockout: "stockout"} if stockout else {}
+    columns = ["unique_id", "ds", *(["y"] if target else [])]
+    columns += [*(["stockout"] if stockout else []), *exog]
     return frame.assign(unique_id=unique_id).rename(columns=renamed)[columns]
 
 
@@ -86,12 +106,18 @@ def _fit(
     season_length: int | None,
     windows: int,
     stockout: str | None,
+    exog: str = "",
+    future_table: str | None = None,
 ) -> Any:
     from lakeforge.products.forecast import Forecaster
 
     names = _csv(models)
     chosen: str | list[str] = "auto" if names in ([], ["auto"]) else names
-    history = _history(ws, table, _csv(ids), time_col, target, stockout)
+    exogenous = _csv(exog)
+    history = _history(ws, table, _csv(ids), time_col, target, stockout, exogenous)
+    future = None
+    if future_table:
+        future = _history(ws, future_table, _csv(ids), time_col, None, None, exogenous)
     return Forecaster(
         models=chosen,
         horizon=horizon,
@@ -99,7 +125,8 @@ def _fit(
         season_length=season_length,
         n_windows=windows,
         stockout_col="stockout" if stockout else None,
-    ).fit(history)
+        exog=tuple(exogenous),
+    ).fit(history, future=future)
 
 
 def _summary_view(summary: dict[str, Any], title: str) -> RichTable:
@@ -124,6 +151,8 @@ def fit(
     season_length: SeasonOpt = None,
     windows: WindowsOpt = 1,
     stockout: StockoutOpt = None,
+    exog: ExogOpt = "",
+    future_table: FutureOpt = None,
     out_table: OutOpt = "forecasts",
     workspace: WorkspaceOpt = Path("."),
     as_json: JsonOpt = False,
@@ -150,15 +179,18 @@ def fit(
                 season_length=season_length,
                 windows=windows,
                 stockout=stockout,
+                exog=exog,
+                future_table=future_table,
             )
             params = {**model.get_params(), "table": table, "id": ids, "target": target}
+            sources = [table, *([future_table] if future_table else [])]
             forecast = pa.Table.from_pandas(model.predict(), preserve_index=False)
             selection = pa.Table.from_pandas(model.selection_, preserve_index=False)
             version = write_gold_table(
                 ws,
                 out_table,
                 forecast,
-                sources=[table],
+                sources=sources,
                 kind="forecast",
                 params=params,
                 description=f"forecasts of {table}.{target}, {horizon} steps",
@@ -167,7 +199,7 @@ def fit(
                 ws,
                 f"{out_table}_selection",
                 selection,
-                sources=[table],
+                sources=sources,
                 kind="forecast",
                 params=params,
                 description=f"model chosen per series of {out_table}",
@@ -193,6 +225,8 @@ def backtest(
     season_length: SeasonOpt = None,
     windows: WindowsOpt = 2,
     stockout: StockoutOpt = None,
+    exog: ExogOpt = "",
+    future_table: FutureOpt = None,
     report: Annotated[
         Path | None, typer.Option("--report", help="Write an HTML report here.")
     ] = None,
@@ -214,37 +248,21 @@ def backtest(
                 season_length=season_length,
                 windows=windows,
                 stockout=stockout,
+                exog=exog,
+                future_table=future_table,
             )
     except LakeforgeError as exc:
         _fail(exc, as_json)
     summary = model.backtest_summary()
     if report is not None:
-        report.write_text(_html_report(summary, model.selection_, f"{table}.{target}"))
+        from lakeforge.products.forecast._report import backtest_report
+
+        report.write_text(backtest_report(model, f"{table}.{target}"))
         summary["report"] = str(report)
     if as_json:
         _out.print_json(json.dumps(summary, default=str))
     else:
         _out.print(_summary_view(summary, f"backtest {table}.{target} ({windows} windows)"))
-
-
-def _html_report(summary: dict[str, Any], selection: Any, title: str) -> str:
-    """A self-contained HTML page: the summary, then the model chosen per series."""
-    facts = "".join(
-        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-        for k, v in summary.items()
-    )
-    columns = ["unique_id", "series_class", "members", "cv_mase", "seasonal_naive_mase", "reason"]
-    head = "".join(f"<th>{c}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(row[c]))}</td>" for c in columns) + "</tr>"
-        for _, row in selection.iterrows()
-    )
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Backtest {title}</title>"
-        "</head><body>"
-        f"<h1>Backtest of {html.escape(title)}</h1><table>{facts}</table>"
-        f"<h2>Per series</h2><table><tr>{head}</tr>{body}</table></body></html>"
-    )
 
 
 @forecast_app.command("show")

@@ -6,6 +6,7 @@ Example:
     >>> fc.predict().head()  # doctest: +SKIP
 """
 
+from lakeforge.products.forecast._boosting import GlobalBoosting
 from lakeforge.products.forecast._forecaster import Forecaster, season_length_for
 from lakeforge.products.forecast._metrics import (
     bias,
@@ -17,10 +18,13 @@ from lakeforge.products.forecast._metrics import (
     wape,
 )
 from lakeforge.products.forecast._models import MODELS
+from lakeforge.products.forecast._report import backtest_report
 
 __all__ = [
     "MODELS",
     "Forecaster",
+    "GlobalBoosting",
+    "backtest_report",
     "bias",
     "coverage",
     "mase",

@@ -3,8 +3,12 @@
 Series come in long format (``unique_id, ds, y``; names overridable). ``Forecaster`` sorts
 them into classes (all-zero, too short to backtest, intermittent, regular), backtests every
 eligible candidate per series with a rolling origin, ranks them by MASE, and forecasts with
-the best model or the mean of the best ``top_k`` (intervals averaged the same way). All
-per-series work runs through statsforecast, in parallel across cores.
+the best model or the mean of the best ``top_k`` (intervals averaged the same way). The
+statistical models run per series through statsforecast, in parallel across cores; the
+global LightGBM model (``lgbm``) is fitted once on every series' rows and joins ``auto`` on
+calendar-indexed data with enough series, or whenever exogenous columns are given. Interval
+widths are then recalibrated per series class so that the backtest coverage matches each
+level (split-conformal on the backtest window, pooled across series).
 
 Example:
     >>> fc = Forecaster(horizon=28, levels=(80, 95)).fit(sales)  # doctest: +SKIP
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +28,8 @@ import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
 from lakeforge._version import __version__
 from lakeforge.errors import ContractError, NotFittedError
+from lakeforge.products.forecast._boosting import ALIAS as GLOBAL
+from lakeforge.products.forecast._boosting import GlobalBoosting, lightgbm_module
 from lakeforge.products.forecast._metrics import mase
 from lakeforge.products.forecast._models import (
     AUTO_INTERMITTENT,
@@ -39,6 +45,10 @@ ZERO = "zero"
 """Pseudo-model of all-zero series: forecasts zero with zero-width intervals."""
 INTERMITTENT_ZERO_SHARE = 0.3
 CONFORMAL_WINDOWS = 2
+MIN_GLOBAL_SERIES = 20
+"""Series ``auto`` needs before it backtests the global model (it learns across series)."""
+MIN_CALIBRATION_POINTS = 200
+"""Backtest points of a series class below which its intervals are left uncalibrated."""
 _SEASONS = {"h": 24, "D": 7, "B": 5, "W": 52, "M": 12, "Q": 4, "Y": 1, "A": 1}
 
 
@@ -78,6 +88,11 @@ class Forecaster:
             those values understate demand and are raised to the mean of the series'
             uncensored values over the surrounding ``censor_window`` periods.
         censor_window: Periods around a stock-out whose uncensored values estimate demand.
+        exog: Exogenous columns (e.g. ``("price", "on_promo")``) the ``lgbm`` model uses;
+            their future values must be passed to :meth:`fit` / :meth:`predict` as ``future``.
+        calibrate: Rescale interval widths so the backtest coverage matches each level.
+        global_params: Settings for the ``lgbm`` model (see :class:`GlobalBoosting`), e.g.
+            ``{"n_estimators": 300}``.
         id_col: Series identifier column.
         time_col: Time column (datetime or integer).
         target_col: Value column.
@@ -100,6 +115,9 @@ class Forecaster:
         mstl_seasons: Sequence[int] | None = None,
         stockout_col: str | None = None,
         censor_window: int = 28,
+        exog: Sequence[str] = (),
+        calibrate: bool = True,
+        global_params: Mapping[str, Any] | None = None,
         id_col: str = "unique_id",
         time_col: str = "ds",
         target_col: str = "y",
@@ -118,6 +136,9 @@ class Forecaster:
         self.mstl_seasons = mstl_seasons
         self.stockout_col = stockout_col
         self.censor_window = censor_window
+        self.exog = exog
+        self.calibrate = calibrate
+        self.global_params = global_params
         self.id_col = id_col
         self.time_col = time_col
         self.target_col = target_col
@@ -141,15 +162,20 @@ class Forecaster:
             "mstl_seasons": None if self.mstl_seasons is None else list(self.mstl_seasons),
             "stockout_col": self.stockout_col,
             "censor_window": self.censor_window,
+            "exog": list(self.exog),
+            "calibrate": self.calibrate,
+            "global_params": None if self.global_params is None else dict(self.global_params),
             "id_col": self.id_col,
             "time_col": self.time_col,
             "target_col": self.target_col,
         }
 
-    def fit(self, df: pd.DataFrame) -> Forecaster:
+    def fit(self, df: pd.DataFrame, *, future: pd.DataFrame | None = None) -> Forecaster:
         """Backtest the candidates on every series, choose per series and forecast ``horizon``.
 
-        Exogenous columns are accepted and ignored by the statistical models.
+        The statistical models ignore exogenous columns; ``lgbm`` uses those named in
+        ``exog``. ``future`` gives their values for the ``horizon`` steps after each series'
+        end; without it, :meth:`predict` asks for them when a chosen model needs them.
         """
         self._validate_params()
         history = self._standardise(df)
@@ -157,24 +183,45 @@ class Forecaster:
         self.season_length_ = self.season_length or season_length_for(self.freq_)
         self.history_ = history
         self.nonnegative_ = bool(self.nonnegative and (history["y"] >= 0).all())
+        self.interval_scale_: dict[str, dict[int, float]] = {}
+        self.global_model_: GlobalBoosting | None = None
         self.selection_, self.backtest_ = self._select(history)
-        self.forecast_ = self._forecast(self.horizon, list(self.levels))
+        self._fit_global()
         self.forecast_levels_ = list(self.levels)
+        self.forecast_: pd.DataFrame | None = None
+        if future is not None or not self._needs_future():
+            self.forecast_ = self._forecast(self.horizon, list(self.levels), future)
         return self
 
-    def predict(self, h: int | None = None, *, levels: Sequence[int] | None = None) -> pd.DataFrame:
+    def predict(
+        self,
+        h: int | None = None,
+        *,
+        levels: Sequence[int] | None = None,
+        future: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
         """Forecast ``h`` steps (default ``horizon``) with ``levels`` (default the fitted ones).
 
-        Returns one row per series and step: the id and time columns, ``forecast``,
-        ``lo_<level>``/``hi_<level>`` per level and ``model`` (what produced it).
+        ``future`` (id, time and the ``exog`` columns for the ``h`` steps after each series'
+        end) is required when a chosen model uses exogenous columns and was not given to
+        :meth:`fit` for these steps. Returns one row per series and step: the id and time
+        columns, ``forecast``, ``lo_<level>``/``hi_<level>`` per level and ``model``.
         """
         self._check_fitted()
         steps = self.horizon if h is None else int(h)
         wanted = list(self.levels if levels is None else levels)
-        if steps <= self.horizon and set(wanted) <= set(self.forecast_levels_):
-            out = self.forecast_[self.forecast_["step"] <= steps]
+        cached = self.forecast_
+        if (
+            future is None
+            and cached is not None
+            and steps <= self.horizon
+            and set(wanted) <= set(self.forecast_levels_)
+        ):
+            out = cached[cached["step"] <= steps]
         else:
-            out = self._forecast(steps, wanted)
+            if future is not None:
+                future = self._standardise_future(future)
+            out = self._forecast(steps, wanted, future)
         columns = ["unique_id", "ds", "forecast"]
         for level in wanted:
             columns += [f"lo_{level}", f"hi_{level}"]
@@ -200,6 +247,13 @@ class Forecaster:
             column = f"covered_{level}"
             if column in self.backtest_:
                 summary[f"coverage_{level}"] = float(self.backtest_[column].mean())
+                raw = self.backtest_[f"covered_raw_{level}"]
+                summary[f"coverage_{level}_uncalibrated"] = float(raw.mean())
+        if self.interval_scale_:
+            summary["interval_scale"] = {
+                cls: {str(lv): round(c, 3) for lv, c in scales.items()}
+                for cls, scales in self.interval_scale_.items()
+            }
         return summary
 
     def save(self, path: str | Path) -> Path:
@@ -214,12 +268,19 @@ class Forecaster:
             "season_length": self.season_length_,
             "nonnegative": self.nonnegative_,
             "forecast_levels": self.forecast_levels_,
+            "interval_scale": {
+                cls: {str(lv): c for lv, c in scales.items()}
+                for cls, scales in self.interval_scale_.items()
+            },
         }
         (folder / "forecaster.json").write_text(json.dumps(meta, indent=2))
         self.history_.to_parquet(folder / "history.parquet", index=False)
         self.selection_.to_parquet(folder / "selection.parquet", index=False)
         self.backtest_.to_parquet(folder / "backtest.parquet", index=False)
-        self.forecast_.to_parquet(folder / "forecast.parquet", index=False)
+        if self.forecast_ is not None:
+            self.forecast_.to_parquet(folder / "forecast.parquet", index=False)
+        if self.global_model_ is not None:
+            self.global_model_.save(folder / "lgbm")
         return folder
 
     @classmethod
@@ -241,10 +302,20 @@ class Forecaster:
         model.season_length_ = int(meta["season_length"])
         model.nonnegative_ = bool(meta["nonnegative"])
         model.forecast_levels_ = list(meta["forecast_levels"])
+        model.interval_scale_ = {
+            cls: {int(lv): float(c) for lv, c in scales.items()}
+            for cls, scales in meta.get("interval_scale", {}).items()
+        }
         model.history_ = pd.read_parquet(folder / "history.parquet")
         model.selection_ = pd.read_parquet(folder / "selection.parquet")
         model.backtest_ = pd.read_parquet(folder / "backtest.parquet")
-        model.forecast_ = pd.read_parquet(folder / "forecast.parquet")
+        saved = folder / "forecast.parquet"
+        model.forecast_ = pd.read_parquet(saved) if saved.exists() else None
+        model.global_model_ = None
+        if (folder / "lgbm").is_dir():
+            ids = model._global_ids()
+            part = model.history_[model.history_["unique_id"].isin(ids)]
+            model.global_model_ = GlobalBoosting.load(folder / "lgbm", part)
         return model
 
     # -- preparation ----------------------------------------------------------------------
@@ -263,41 +334,74 @@ class Forecaster:
         problems += [
             f"level {lv} is not between 1 and 99" for lv in self.levels if not 0 < lv < 100
         ]
+        known = sorted([*MODELS, GLOBAL])
         if not isinstance(self.models, str):
-            unknown = [name for name in self.models if name not in MODELS]
+            unknown = [name for name in self.models if name not in known]
             if unknown:
-                problems.append(f"unknown models {unknown}; choose from {sorted(MODELS)}")
-        elif self.models != "auto" and self.models not in MODELS:
-            problems.append(f"unknown model {self.models!r}; use 'auto' or one of {sorted(MODELS)}")
+                problems.append(f"unknown models {unknown}; choose from {known}")
+        elif self.models != "auto" and self.models not in known:
+            problems.append(f"unknown model {self.models!r}; use 'auto' or one of {known}")
         if problems:
             raise ContractError("invalid Forecaster settings", problems=problems)
 
     def _standardise(self, df: pd.DataFrame) -> pd.DataFrame:
         names = [self.id_col, self.time_col, self.target_col]
+        standard = ["unique_id", "ds", "y"]
         if self.stockout_col:
             names.append(self.stockout_col)
+            standard.append("stockout")
+        names += list(self.exog)
+        standard += list(self.exog)
         missing = [c for c in names if c not in df.columns]
         if missing:
             raise ContractError(
                 f"the frame lacks columns {missing} (has {list(df.columns)}); pass id_col, "
                 "time_col and target_col to name yours"
             )
-        standard = ["unique_id", "ds", "y", "stockout"][: len(names)]
         out = df[names].rename(columns=dict(zip(names, standard, strict=True)))
         out = out.assign(unique_id=out["unique_id"].astype(str), y=out["y"].astype("float64"))
         out["y"] = out["y"].fillna(0.0)
-        if pd.api.types.is_datetime64_any_dtype(out["ds"]):
-            out["ds"] = pd.to_datetime(out["ds"]).dt.tz_localize(None).astype("datetime64[ns]")
-        elif pd.api.types.is_integer_dtype(out["ds"]):
-            out["ds"] = out["ds"].astype("int64")
-        else:
-            out["ds"] = pd.to_datetime(out["ds"]).astype("datetime64[ns]")
+        out = self._standard_time(self._numeric_exog(out))
         out = out.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
         if self.stockout_col:
             out = self._uncensor(out)
         if self.max_history:
             out = out.groupby("unique_id", sort=False).tail(self.max_history)
         return out.reset_index(drop=True)
+
+    @staticmethod
+    def _standard_time(out: pd.DataFrame) -> pd.DataFrame:
+        if pd.api.types.is_datetime64_any_dtype(out["ds"]):
+            out["ds"] = pd.to_datetime(out["ds"]).dt.tz_localize(None).astype("datetime64[ns]")
+        elif pd.api.types.is_integer_dtype(out["ds"]):
+            out["ds"] = out["ds"].astype("int64")
+        else:
+            out["ds"] = pd.to_datetime(out["ds"]).astype("datetime64[ns]")
+        return out
+
+    def _numeric_exog(self, out: pd.DataFrame) -> pd.DataFrame:
+        problems = []
+        for name in self.exog:
+            try:
+                out[name] = out[name].astype("float64")
+            except (TypeError, ValueError):
+                problems.append(f"exogenous column `{name}` is not numeric or boolean")
+        if problems:
+            raise ContractError("exogenous columns must be numbers", problems=problems)
+        return out
+
+    def _standardise_future(self, future: pd.DataFrame) -> pd.DataFrame:
+        """``future`` renamed to ``unique_id, ds, <exog>`` (what the models read)."""
+        names = [self.id_col, self.time_col, *self.exog]
+        missing = [c for c in names if c not in future.columns]
+        if missing:
+            raise ContractError(
+                f"the future frame lacks columns {missing}; it needs {names}, one row per "
+                "series and future step"
+            )
+        out = future[names].rename(columns={self.id_col: "unique_id", self.time_col: "ds"})
+        out = out.assign(unique_id=out["unique_id"].astype(str))
+        return self._standard_time(self._numeric_exog(out))
 
     def _uncensor(self, out: pd.DataFrame) -> pd.DataFrame:
         """Raise sales on stock-out periods to the local mean of uncensored periods."""
@@ -327,12 +431,19 @@ class Forecaster:
             )
         return str(freq)
 
-    def _candidates(self, series_class: str) -> tuple[str, ...]:
+    def _candidates(self, series_class: str, use_global: bool) -> tuple[str, ...]:
         if isinstance(self.models, str):
             if self.models != "auto":
                 return (self.models,)
-            return AUTO_INTERMITTENT if series_class == "intermittent" else AUTO_REGULAR
+            names = AUTO_INTERMITTENT if series_class == "intermittent" else AUTO_REGULAR
+            return (*names, GLOBAL) if use_global else names
         return tuple(self.models)
+
+    def _auto_uses_global(self, series: int) -> bool:
+        """``auto`` backtests lgbm on calendar data with many series, or given exogenous."""
+        if self.exog:
+            return True
+        return not isinstance(self.freq_, int) and series >= MIN_GLOBAL_SERIES
 
     def _conformal(self, h: int) -> Any | None:
         if not self.levels:
@@ -350,6 +461,10 @@ class Forecaster:
     def _eligible(self, names: Sequence[str], length: int, h: int) -> tuple[str, ...]:
         out = []
         for name in names:
+            if name == GLOBAL:
+                if length >= self._global_model().min_length():
+                    out.append(name)
+                continue
             spec = MODELS[name]
             season = max(self._mstl_seasons()) if name == "mstl" else self.season_length_
             needed = spec.min_history(season)
@@ -368,6 +483,7 @@ class Forecaster:
         )
         rows: list[dict[str, Any]] = []
         groups: dict[tuple[str, ...], list[str]] = {}
+        use_global = self._auto_uses_global(len(stats))
         for uid, length, zero_share, _ in stats.itertuples():
             length = int(length)
             if zero_share == 1.0:
@@ -375,7 +491,8 @@ class Forecaster:
                 continue
             series_class = "intermittent" if zero_share >= INTERMITTENT_ZERO_SHARE else "regular"
             train_length = length - windows * h
-            eligible = self._eligible(self._candidates(series_class), train_length, h)
+            candidates = self._candidates(series_class, use_global)
+            eligible = self._eligible(candidates, train_length, h)
             if train_length < 3 or not eligible:
                 fallback = self._eligible(("seasonal_naive", "naive"), length, h)
                 choice = fallback[:1] if length >= 2 * self.season_length_ else ("naive",)
@@ -385,11 +502,15 @@ class Forecaster:
             groups.setdefault(eligible, []).append(uid)
 
         frames = []
+        global_ids: list[str] = []
         for names, ids in groups.items():
-            part = history[history["unique_id"].isin(ids)]
-            if len(names) == 1 and not self.levels:
+            if GLOBAL in names:
+                global_ids += ids
+            statistical = [n for n in names if n != GLOBAL]
+            if not statistical or (len(names) == 1 and not self.levels):
                 continue
-            sf = self._statsforecast(names, h)
+            part = history.loc[history["unique_id"].isin(ids), ["unique_id", "ds", "y"]]
+            sf = self._statsforecast(statistical, h)
             cv = sf.cross_validation(
                 h=h,
                 df=part,
@@ -399,6 +520,8 @@ class Forecaster:
             )
             frames.append(cv.reset_index(drop="unique_id" in cv.columns))
         backtest = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if global_ids and (len(groups) > 1 or any(len(n) > 1 for n in groups) or self.levels):
+            backtest = self._join_global_backtest(backtest, history, global_ids)
         selection = pd.DataFrame(rows)
         if not backtest.empty:
             selection = self._rank(selection, history, backtest)
@@ -471,18 +594,137 @@ class Forecaster:
         return selection.reset_index()
 
     def _score_intervals(self, selection: pd.DataFrame, backtest: pd.DataFrame) -> pd.DataFrame:
-        """Add the chosen forecast and its interval hits at every level to the backtest."""
+        """Add the chosen forecast, its bounds and interval hits at every level to the backtest.
+
+        With ``calibrate``, each series class gets one width factor per level: the smallest
+        that makes the pooled backtest coverage reach the level (split-conformal scaling).
+        """
         members = dict(zip(selection["unique_id"], selection["members"], strict=True))
+        classes = dict(zip(selection["unique_id"], selection["series_class"], strict=True))
         pieces = []
         for uid, cv in backtest.groupby("unique_id", sort=False):
             names = [n for n in members[str(uid)].split(",") if n in cv.columns]
-            part = cv.assign(chosen=cv[names].mean(axis=1))
+            part = cv.assign(chosen=cv[names].mean(axis=1), series_class=classes[str(uid)])
+            if self.nonnegative_:
+                part["chosen"] = part["chosen"].clip(lower=0)
             for level in self.levels:
-                lo = cv[[f"{n}-lo-{level}" for n in names]].mean(axis=1)
-                hi = cv[[f"{n}-hi-{level}" for n in names]].mean(axis=1)
-                part[f"covered_{level}"] = (cv["y"] >= lo) & (cv["y"] <= hi)
+                for side in ("lo", "hi"):
+                    columns = [f"{n}-{side}-{level}" for n in names]
+                    present = [c for c in columns if c in cv.columns]
+                    bound = cv[present].mean(axis=1) if present else part["chosen"]
+                    part[f"chosen_{side}_{level}"] = bound.fillna(part["chosen"])
             pieces.append(part)
-        return pd.concat(pieces, ignore_index=True)
+        scored = pd.concat(pieces, ignore_index=True)
+        for level in self.levels:
+            lo, hi = scored[f"chosen_lo_{level}"], scored[f"chosen_hi_{level}"]
+            scored[f"covered_raw_{level}"] = (scored["y"] >= lo) & (scored["y"] <= hi)
+        if self.calibrate:
+            for series_class, part in scored.groupby("series_class", sort=False):
+                if len(part) >= MIN_CALIBRATION_POINTS:
+                    self.interval_scale_[str(series_class)] = {
+                        level: self._width_factor(part, level) for level in self.levels
+                    }
+        for level in self.levels:
+            factor = scored["series_class"].map(
+                lambda c, lv=level: self.interval_scale_.get(str(c), {}).get(lv, 1.0)
+            )
+            lo, hi = self._scaled_bounds(
+                scored["chosen"], scored[f"chosen_lo_{level}"], scored[f"chosen_hi_{level}"], factor
+            )
+            scored[f"covered_{level}"] = (scored["y"] >= lo) & (scored["y"] <= hi)
+        return scored
+
+    def _scaled_bounds(
+        self, centre: pd.Series, lo: pd.Series, hi: pd.Series, factor: Any
+    ) -> tuple[pd.Series, pd.Series]:
+        """Bounds with their distance from the forecast multiplied by ``factor``."""
+        low = centre - factor * (centre - lo).clip(lower=0)
+        high = centre + factor * (hi - centre).clip(lower=0)
+        if self.nonnegative_:
+            low, high = low.clip(lower=0), high.clip(lower=0)
+        return low, high
+
+    def _width_factor(self, part: pd.DataFrame, level: int) -> float:
+        """Smallest width factor (0.2-20) whose backtest coverage reaches ``level``."""
+        centre = part["chosen"].to_numpy(dtype=np.float64)
+        below = np.clip(centre - part[f"chosen_lo_{level}"].to_numpy(dtype=np.float64), 0, None)
+        above = np.clip(part[f"chosen_hi_{level}"].to_numpy(dtype=np.float64) - centre, 0, None)
+        actual = part["y"].to_numpy(dtype=np.float64)
+        floor = 0.0 if self.nonnegative_ else -np.inf
+
+        def covered(factor: float) -> float:
+            low = np.maximum(centre - factor * below, floor)
+            high = np.maximum(centre + factor * above, floor)
+            return float(np.mean((actual >= low) & (actual <= high)))
+
+        target = level / 100
+        low_f, high_f = 0.2, 20.0
+        if covered(low_f) >= target:
+            return low_f
+        if covered(high_f) < target:
+            return high_f
+        for _ in range(40):
+            middle = (low_f + high_f) / 2
+            if covered(middle) >= target:
+                high_f = middle
+            else:
+                low_f = middle
+        return high_f
+
+    # -- the global model -----------------------------------------------------------------
+    def _global_model(self) -> GlobalBoosting:
+        settings = {"n_jobs": self.n_jobs, **(self.global_params or {})}
+        return GlobalBoosting(
+            season_length=self.season_length_, freq=self.freq_, exog=tuple(self.exog), **settings
+        )
+
+    def _global_ids(self) -> list[str]:
+        sel = self.selection_
+        uses = sel["members"].str.split(",").map(lambda names: GLOBAL in names)
+        return [str(uid) for uid in sel.loc[uses, "unique_id"]]
+
+    def _needs_future(self) -> bool:
+        return bool(self.exog) and self.global_model_ is not None
+
+    def _fit_global(self) -> None:
+        ids = self._global_ids()
+        if ids:
+            lightgbm_module()
+            part = self.history_[self.history_["unique_id"].isin(ids)]
+            self.global_model_ = self._global_model().fit(part)
+
+    def _join_global_backtest(
+        self, backtest: pd.DataFrame, history: pd.DataFrame, ids: list[str]
+    ) -> pd.DataFrame:
+        """The lgbm forecasts of every backtest window, joined to the statistical ones."""
+        h, windows = self.horizon, self.n_windows
+        part = history[history["unique_id"].isin(ids)]
+        from_end = part.groupby("unique_id", sort=False).cumcount(ascending=False)
+        frames = []
+        for window in range(windows):
+            back = (windows - window) * h
+            train = part[from_end >= back]
+            test = part[(from_end < back) & (from_end >= back - h)]
+            model = self._global_model().fit(train)
+            out = model.predict(
+                h, future=test, levels=list(self.levels), nonnegative=self.nonnegative_
+            )
+            out = out.merge(test[["unique_id", "ds", "y"]], on=["unique_id", "ds"])
+            cutoff = train.groupby("unique_id", sort=False)["ds"].max()
+            out["cutoff"] = out["unique_id"].map(cutoff)
+            frames.append(out)
+        found = pd.concat(frames, ignore_index=True)
+        if backtest.empty:
+            return found
+        extra = found.drop(columns=["y", "cutoff"])
+        joined = backtest.merge(extra, on=["unique_id", "ds"], how="outer")
+        only_global = joined["y"].isna()
+        if only_global.any():
+            fill = found.set_index(["unique_id", "ds"])[["y", "cutoff"]]
+            keys = pd.MultiIndex.from_frame(joined.loc[only_global, ["unique_id", "ds"]])
+            joined.loc[only_global, "y"] = fill["y"].reindex(keys).to_numpy()
+            joined.loc[only_global, "cutoff"] = fill["cutoff"].reindex(keys).to_numpy()
+        return joined
 
     # -- forecasting ----------------------------------------------------------------------
     def _statsforecast(self, names: Sequence[str], h: int) -> Any:
@@ -499,10 +741,17 @@ class Forecaster:
             fallback_model=statsforecast_module("models").Naive(),
         )
 
-    def _forecast(self, h: int, levels: list[int]) -> pd.DataFrame:
+    def _forecast(
+        self, h: int, levels: list[int], future: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         """Forecast every series with its members; returns the long output with ``step``."""
         sel = self.selection_
         pieces = []
+        global_out = None
+        if self.global_model_ is not None:
+            global_out = self.global_model_.predict(
+                h, future=future, levels=levels, nonnegative=self.nonnegative_
+            )
         zero_ids = sel.loc[sel["members"] == ZERO, "unique_id"]
         if len(zero_ids):
             pieces.append(self._zero_forecast(zero_ids.tolist(), h, levels))
@@ -510,16 +759,31 @@ class Forecaster:
         for uid, members in zip(sel["unique_id"], sel["members"], strict=True):
             if members != ZERO:
                 groups.setdefault(tuple(sorted(members.split(","))), []).append(uid)
+        classes = dict(zip(sel["unique_id"], sel["series_class"], strict=True))
         for names, ids in groups.items():
-            part = self.history_[self.history_["unique_id"].isin(ids)]
-            out = self._statsforecast(names, h).forecast(h=h, df=part, level=levels or None)
-            out = out.reset_index(drop="unique_id" in out.columns)
+            part = self.history_.loc[self.history_["unique_id"].isin(ids), ["unique_id", "ds", "y"]]
+            statistical = [n for n in names if n != GLOBAL]
+            out = None
+            if statistical:
+                sf = self._statsforecast(statistical, h)
+                out = sf.forecast(h=h, df=part, level=levels or None)
+                out = out.reset_index(drop="unique_id" in out.columns)
+            if GLOBAL in names and global_out is not None:
+                mine = global_out[global_out["unique_id"].isin(ids)]
+                out = mine if out is None else out.merge(mine, on=["unique_id", "ds"], how="left")
+            assert out is not None
             result = out[["unique_id", "ds"]].copy()
             result["forecast"] = out[list(names)].mean(axis=1)
             for level in levels:
                 for side in ("lo", "hi"):
                     bound = out[[f"{n}-{side}-{level}" for n in names]].mean(axis=1)
                     result[f"{side}_{level}"] = bound.fillna(result["forecast"])
+                factor = result["unique_id"].map(
+                    lambda uid, lv=level: self.interval_scale_.get(classes[uid], {}).get(lv, 1.0)
+                )
+                result[f"lo_{level}"], result[f"hi_{level}"] = self._scaled_bounds(
+                    result["forecast"], result[f"lo_{level}"], result[f"hi_{level}"], factor
+                )
             label = names[0] if len(names) == 1 else "ensemble(" + ",".join(names) + ")"
             result["model"] = label
             pieces.append(result)

@@ -6,14 +6,27 @@
 """
 
 from lakeforge.products.inventory._lake import plan_from_lake
-from lakeforge.products.inventory._plan import InventoryPolicy, plan_orders
-from lakeforge.products.inventory._replay import ReplayResult, replay_policy, replay_series
+from lakeforge.products.inventory._plan import (
+    InventoryPolicy,
+    order_up_to_schedule,
+    plan_orders,
+    protection_demand,
+)
+from lakeforge.products.inventory._replay import (
+    ReplayResult,
+    naive_at_inventory,
+    replay_policy,
+    replay_series,
+)
 
 __all__ = [
     "InventoryPolicy",
     "ReplayResult",
     "plan_from_lake",
+    "naive_at_inventory",
+    "order_up_to_schedule",
     "plan_orders",
+    "protection_demand",
     "replay_policy",
     "replay_series",
 ]

@@ -20,11 +20,12 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
 from lakeforge.errors import ContractError
 
-__all__ = ["InventoryPolicy", "plan_orders"]
+__all__ = ["InventoryPolicy", "order_up_to_schedule", "plan_orders", "protection_demand"]
 
 STOCK_COLUMNS = ("unique_id", "on_hand")
 """Columns the stock frame must have; the others default (see :class:`InventoryPolicy`)."""
@@ -54,6 +55,11 @@ class InventoryPolicy:
 
 
 def _daily_sigma(forecast: pd.DataFrame) -> pd.Series:
+    """Daily demand spread read from the widest interval's upper half as a normal band.
+
+    The upper half, because count demand is skewed and its lower bound is often cut at
+    zero; the upper tail is what safety stock protects against.
+    """
     levels = sorted(
         int(c.split("_")[1]) for c in forecast.columns if c.startswith("hi_") and c[3:].isdigit()
     )
@@ -63,7 +69,72 @@ def _daily_sigma(forecast: pd.DataFrame) -> pd.Series:
         )
     level = levels[-1]
     z = NormalDist().inv_cdf(0.5 + level / 200)
-    return (forecast[f"hi_{level}"] - forecast[f"lo_{level}"]) / (2 * z)
+    return (forecast[f"hi_{level}"] - forecast["forecast"]) / z
+
+
+def protection_demand(
+    mean: npt.NDArray[np.float64],
+    var: npt.NDArray[np.float64],
+    *,
+    start: int,
+    lead: float,
+    lead_std: float,
+    review_days: int,
+) -> tuple[float, float, int]:
+    """Mean and spread of demand over the protection period ``lead + review`` from ``start``.
+
+    Daily errors add as independent variances; lead-time variability adds
+    ``(mean daily demand * lead std)^2``. Returns (mean, sigma, days covered).
+    """
+    days = max(math.ceil(lead + review_days), 1)
+    stop = min(start + days, len(mean))
+    window_mean, window_var = mean[start:stop], var[start:stop]
+    daily = float(window_mean.mean()) if len(window_mean) else 0.0
+    total = float(window_mean.sum())
+    sigma = math.sqrt(float(window_var.sum()) + (daily * lead_std) ** 2)
+    return total, sigma, stop - start
+
+
+def order_up_to_schedule(
+    forecast: pd.DataFrame,
+    stock: pd.DataFrame,
+    *,
+    reviews: int,
+    policy: InventoryPolicy | None = None,
+    id_col: str = "unique_id",
+) -> dict[str, list[float]]:
+    """Order-up-to levels for the next ``reviews`` reviews of every series (a rolling plan).
+
+    Review ``k`` happens at forecast step ``k * review_days`` and protects the
+    ``lead + review`` days after it; the forecast must reach that far.
+    """
+    policy = policy or InventoryPolicy()
+    z = NormalDist().inv_cdf(policy.target_service_level())
+    fc = forecast.rename(columns={id_col: "unique_id"}).copy()
+    fc["sigma"] = _daily_sigma(fc).clip(lower=0)
+    stock = stock.rename(columns={id_col: "unique_id"}).set_index("unique_id")
+    out: dict[str, list[float]] = {}
+    for uid, part in fc.groupby("unique_id", sort=False):
+        if uid not in stock.index:
+            continue
+        item = stock.loc[uid]
+        lead = _value(item, "lead_time_days", policy.lead_time_days)
+        lead_std = _value(item, "lead_time_std_days", policy.lead_time_std_days)
+        mean = part["forecast"].to_numpy(dtype=np.float64)
+        var = part["sigma"].to_numpy(dtype=np.float64) ** 2
+        levels = []
+        for review in range(reviews):
+            total, sigma, _ = protection_demand(
+                mean,
+                var,
+                start=review * policy.review_days,
+                lead=lead,
+                lead_std=lead_std,
+                review_days=policy.review_days,
+            )
+            levels.append(total + z * sigma)
+        out[str(uid)] = levels
+    return out
 
 
 def plan_orders(
@@ -122,16 +193,14 @@ def _decide(
     moq = int(_value(item, "min_order_qty", policy.min_order_qty))
     on_hand = _value(item, "on_hand", 0.0)
     on_order = _value(item, "on_order", 0.0)
-    protection = min(math.ceil(lead + policy.review_days), len(part))
-    lead_steps = min(max(math.ceil(lead), 1), len(part))
     mean = part["forecast"].to_numpy(dtype=np.float64)
     var = part["sigma"].to_numpy(dtype=np.float64) ** 2
-    daily_mean = float(mean[:protection].mean()) if protection else 0.0
-    extra = (daily_mean * lead_std) ** 2
-    demand_protection = float(mean[:protection].sum())
-    sigma_protection = math.sqrt(float(var[:protection].sum()) + extra)
-    demand_lead = float(mean[:lead_steps].sum())
-    sigma_lead = math.sqrt(float(var[:lead_steps].sum()) + extra)
+    demand_protection, sigma_protection, protection = protection_demand(
+        mean, var, start=0, lead=lead, lead_std=lead_std, review_days=policy.review_days
+    )
+    demand_lead, sigma_lead, _ = protection_demand(
+        mean, var, start=0, lead=lead, lead_std=lead_std, review_days=0
+    )
     safety = z * sigma_protection
     order_up_to = demand_protection + safety
     reorder_point = demand_lead + z * sigma_lead
@@ -140,16 +209,19 @@ def _decide(
     order = 0
     if need > 0:
         order = max(math.ceil(need / case) * case, math.ceil(moq / case) * case if moq else 0)
+    window = f"the {protection}-day lead time + review"
     if order:
         reason = (
-            f"order {order} ({order // case} x {case}): position {position:g} is below "
-            f"order-up-to {order_up_to:.1f} = {demand_protection:.1f} expected over "
-            f"{protection} days + safety stock {safety:.1f} at {service:.0%}"
+            f"reorder {order} units ({order // case} x {case}): forecast "
+            f"{demand_protection:.0f} +- {sigma_protection:.0f} over {window}, "
+            f"{service:.0%} service level; position {position:g} is below order-up-to "
+            f"{order_up_to:.0f}"
         )
     else:
         reason = (
-            f"no order: position {position:g} covers order-up-to {order_up_to:.1f} "
-            f"({demand_protection:.1f} expected over {protection} days + safety {safety:.1f})"
+            f"no order: position {position:g} covers order-up-to {order_up_to:.0f} (forecast "
+            f"{demand_protection:.0f} +- {sigma_protection:.0f} over {window}, "
+            f"{service:.0%} service level)"
         )
     return {
         "unique_id": uid,

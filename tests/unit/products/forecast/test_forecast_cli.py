@@ -61,7 +61,12 @@ def test_backtest_writes_a_report(workspace: Path, tmp_path: Path) -> None:
     result = runner.invoke(forecast_app, args)
     assert result.exit_code == 0, result.output
     assert "coverage_80" in json.loads(result.output)
-    assert "<table>" in report.read_text()
+    page = report.read_text()
+    assert "<table>" in page
+    assert page.count("<svg") >= 3  # one chart per sample series
+    assert "<polygon" in page  # the interval band
+    assert "Gain over SeasonalNaive" in page
+    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org", "")
 
 
 def test_rest_route_reads_the_gold_tables(workspace: Path) -> None:

@@ -32,7 +32,8 @@ def test_order_up_to_is_demand_plus_safety_stock() -> None:
     assert row["safety_stock"] == pytest.approx(1.6448536 * 6.0, rel=1e-5)
     assert row["order_up_to"] == pytest.approx(90 + 1.6448536 * 6.0, rel=1e-5)
     assert row["order_qty"] == 60  # 99.87 - 40, rounded up
-    assert row["reason"].startswith("order 60")
+    assert row["reason"].startswith("reorder 60 units")
+    assert "forecast 90 +- 6 over the 9-day lead time" in row["reason"]
 
 
 def test_case_pack_and_minimum_order() -> None:
