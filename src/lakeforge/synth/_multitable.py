@@ -62,7 +62,12 @@ from lakeforge.synth._constraints import (
 )
 from lakeforge.synth._keys import KeyFormat, detect_key_format
 from lakeforge.synth._pii import PiiColumnPlan, fill_pii, null_flag, plan_pii
-from lakeforge.synth._types import schema_from_text, schema_to_text
+from lakeforge.synth._types import (
+    schema_from_text,
+    schema_to_text,
+    table_from_text,
+    table_to_text,
+)
 
 __all__ = ["SynthesisError", "Synthesizer", "parse_conditions", "parse_rows"]
 
@@ -134,6 +139,8 @@ class TablePlan:
     unique_sets: list[list[str]] = field(default_factory=list)
     #: a dense panel (store x product x day): sampled as its parents' cross product, thinned
     dense: bool = False
+    #: columns with one value in the training rows, kept aside (base64 Arrow, one row)
+    constants: str | None = None
     has_generator: bool = True
     has_orphans: bool = False
 
@@ -449,6 +456,15 @@ class Synthesizer:
             orphans = frame.filter(pa.array(~main_rows)).drop_columns(context_names)
         else:
             main, orphans = frame, frame.slice(0, 0)
+        fixed = [c for c in frame.column_names if c not in context_names and _constant(frame[c])]
+        if fixed:
+            plan.constants = table_to_text(frame.select(fixed).slice(0, 1))
+            main, orphans = main.drop_columns(fixed), orphans.drop_columns(fixed)
+        flat = [c for c in context_names if _constant(main[c])]
+        if flat:
+            main = main.drop_columns(flat)
+            context_names = [c for c in context_names if c not in flat]
+            plan.context = {k: v for k, v in plan.context.items() if k not in flat}
         if main.num_columns - len(context_names) == 0:
             plan.has_generator = False
             self.generators_[plan.name] = None
@@ -1104,6 +1120,11 @@ class _Run:
         schema = schema_from_text(plan.schema)
         n = raw.num_rows
         rules = ConstraintSet.from_dict(plan.constraints)
+        if plan.constants:
+            for field_ in (fixed := table_from_text(plan.constants)).schema:
+                if field_.name not in raw.column_names:
+                    value = fixed.column(field_.name)[0]
+                    raw = raw.append_column(field_, pa.array([value.as_py()] * n, field_.type))
         rows = rules.reverse(raw)
         columns: dict[str, pa.Array] = {}
         for column in plan.learned:
@@ -1308,6 +1329,11 @@ def _plain(table: pa.Table) -> pa.Table:
             column = column.cast(column.type.value_type)
         columns.append(column)
     return pa.table(columns, names=table.column_names)
+
+
+def _constant(column: pa.ChunkedArray) -> bool:
+    """One value and no nulls (nothing for a generator to learn; some cannot take it)."""
+    return column.null_count == 0 and bool(pc.count_distinct(column).as_py() == 1)
 
 
 def _learnable(column: pa.ChunkedArray) -> bool:

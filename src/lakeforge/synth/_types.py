@@ -7,7 +7,13 @@ import re
 
 import pyarrow as pa
 
-__all__ = ["schema_from_text", "schema_to_text", "type_from_text"]
+__all__ = [
+    "schema_from_text",
+    "schema_to_text",
+    "table_from_text",
+    "table_to_text",
+    "type_from_text",
+]
 
 _TIMESTAMP = re.compile(r"timestamp\[(\w+)(?:, tz=(.+))?\]")
 
@@ -31,3 +37,16 @@ def schema_to_text(schema: pa.Schema) -> str:
 def schema_from_text(text: str) -> pa.Schema:
     """Inverse of :func:`schema_to_text`."""
     return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(text)))
+
+
+def table_to_text(table: pa.Table) -> str:
+    """A (small) table as base64 Arrow IPC, for values kept in a JSON plan."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return base64.b64encode(sink.getvalue().to_pybytes()).decode("ascii")
+
+
+def table_from_text(text: str) -> pa.Table:
+    """Inverse of :func:`table_to_text`."""
+    return pa.ipc.open_stream(pa.py_buffer(base64.b64decode(text))).read_all()
