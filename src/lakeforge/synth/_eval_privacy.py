@@ -200,9 +200,17 @@ def measure_privacy(
     ignore: Sequence[str] = (),
     dcr_rows: int = 5_000,
     mia_rows: int = 2_000,
+    reference_rows: int = 50_000,
+    attack_rows: int = 200_000,
     seed: int = 0,
 ) -> PrivacyMeasures:
-    """DCR share, exact-copy rates, NNDR and the membership-inference AUC (see module doc)."""
+    """DCR share, exact-copy rates, NNDR and the membership-inference AUC (see module doc).
+
+    Cost is brute force, so large tables are sampled: the equal-size train and holdout
+    samples of the DCR share hold at most ``reference_rows`` rows, and the attacker searches
+    at most ``attack_rows`` synthetic rows (all of them below that). Exact copies are
+    counted over every row.
+    """
     rng = np.random.default_rng(seed)
     enc_train, enc_syn, enc_hold = encode_for_distance([train, synthetic, holdout], kinds)
     names = [n for n, k in kinds.items() if k in ("numeric", "datetime")] + [
@@ -210,7 +218,7 @@ def measure_privacy(
     ]
     columns = np.array([n not in set(ignore) for n in names], dtype=bool)
     # equal-size samples of train and holdout, and the synthetic rows to place among them
-    m = min(enc_train.n_rows, enc_hold.n_rows)
+    m = min(enc_train.n_rows, enc_hold.n_rows, reference_rows)
     train_s = enc_train.take(_sample(enc_train.n_rows, m, rng))
     hold_s = enc_hold.take(_sample(enc_hold.n_rows, m, rng))
     syn_s = enc_syn.take(_sample(enc_syn.n_rows, dcr_rows, rng))
@@ -226,8 +234,9 @@ def measure_privacy(
     k = min(mia_rows, m)
     members = enc_train.take(_sample(enc_train.n_rows, k, rng))
     others = enc_hold.take(_sample(enc_hold.n_rows, k, rng))
-    d_members = nearest_distances(members, enc_syn)[:, 0]
-    d_others = nearest_distances(others, enc_syn)[:, 0]
+    attack_ref = enc_syn.take(_sample(enc_syn.n_rows, attack_rows, rng))
+    d_members = nearest_distances(members, attack_ref)[:, 0]
+    d_others = nearest_distances(others, attack_ref)[:, 0]
     labels = np.concatenate([np.ones(k, bool), np.zeros(k, bool)])
     mia = roc_auc(labels, -np.concatenate([d_members, d_others]))
     return PrivacyMeasures(
