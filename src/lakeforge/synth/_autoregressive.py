@@ -89,8 +89,8 @@ class ColumnModel:
         out: np.ndarray = np.log(np.maximum(self.freq, 1e-6))
         return out
 
-    def predict(self, features: np.ndarray) -> np.ndarray:
-        """Token probabilities for every row of ``features``."""
+    def predict(self, features: np.ndarray, pool: ThreadPoolExecutor | None = None) -> np.ndarray:
+        """Token probabilities for every row of ``features`` (row chunks on ``pool``)."""
         n = len(features)
         if self.lookup is not None:
             column, table = self.lookup
@@ -103,17 +103,27 @@ class ColumnModel:
             return np.broadcast_to(self.freq, (n, self.n_tokens))
         out = np.empty((n, self.n_tokens))
         base = self.offset()
-        for start in range(0, n, _PREDICT_CHUNK):
-            raw = self.booster.predict(features[start : start + _PREDICT_CHUNK], raw_score=True)
+        workers = pool._max_workers if pool is not None else 1
+        step = max(1, min(_PREDICT_CHUNK, -(-n // workers)))
+
+        def run(start: int) -> None:
+            part = features[start : start + step]
+            raw = self.booster.predict(part, raw_score=True, num_threads=1)
             if self.n_tokens == 2:
-                logits = raw + (base[1] - base[0])
-                p1 = 1.0 / (1.0 + np.exp(-logits))
-                out[start : start + _PREDICT_CHUNK] = np.stack([1.0 - p1, p1], axis=1)
+                p1 = 1.0 / (1.0 + np.exp(-(raw + (base[1] - base[0]))))
+                out[start : start + step] = np.stack([1.0 - p1, p1], axis=1)
             else:
                 z = raw.reshape(len(raw), self.n_tokens) + base
                 z -= z.max(axis=1, keepdims=True)
                 e = np.exp(z)
-                out[start : start + _PREDICT_CHUNK] = e / e.sum(axis=1, keepdims=True)
+                out[start : start + step] = e / e.sum(axis=1, keepdims=True)
+
+        starts = range(0, n, step)
+        if pool is None or len(starts) == 1:
+            for start in starts:
+                run(start)
+        else:
+            list(pool.map(run, starts))
         return out
 
 
@@ -345,29 +355,48 @@ class AutoregressiveSynthesizer(TableSynthesizer):
         while leading < len(self.order_) and self.order_[leading] in fixed:
             leading += 1
         weighted = [c for c in fixed if positions[c] >= leading]
-        last_weighted = max((positions[c] for c in weighted), default=-1)
         particles = max(1, self.condition_particles) if weighted else 1
-        rows = n * particles
-        matrix = np.full((rows, n_ctx + len(self.order_)), np.nan)
+        matrix = np.full((n * particles, n_ctx + len(self.order_)), np.nan)
         if context is not None:
             for i, name in enumerate(self.context_columns_):
                 values = self.codecs_[name].features(context.column(name))
                 matrix[:, i] = np.repeat(values, particles)
-        outputs: dict[str, pa.Array] = {}
+        with ThreadPoolExecutor(max_workers=self.threads or (os.cpu_count() or 1)) as pool:
+            outputs = self._draw_columns(n, matrix, fixed, weighted, particles, pool, rng)
+        fields = [self.schema_.field(c) for c in self.columns_]
+        return pa.Table.from_arrays(
+            [to_field(outputs[f.name], f) for f in fields], schema=pa.schema(fields)
+        )
+
+    def _draw_columns(
+        self,
+        n: int,
+        matrix: np.ndarray,
+        fixed: dict[str, tuple[int, float, Any]],
+        weighted: list[str],
+        particles: int,
+        pool: ThreadPoolExecutor,
+        rng: np.random.Generator,
+    ) -> dict[str, pa.Array]:
+        """Draw the columns in order; resample particles at each weighted condition."""
+        n_ctx = len(self.context_columns_)
+        positions = {name: i for i, name in enumerate(self.order_)}
+        last_weighted = max((positions[c] for c in weighted), default=-1)
         group = np.repeat(np.arange(n), particles)
+        outputs: dict[str, pa.Array] = {}
         for j, name in enumerate(self.order_):
             codec = self.codecs_[name]
             col = n_ctx + j
             if name in fixed:
                 token, _, value = fixed[name]
                 if name in weighted and particles > 1:
-                    probs = self.models_[name].predict(matrix[:, :col])
+                    probs = self.models_[name].predict(matrix[:, :col], pool)
                     keep = _resample(probs[:, token], group, particles, rng)
                     matrix = matrix[keep]
                     outputs = {c: a.take(pa.array(keep)) for c, a in outputs.items()}
                 array, feats = _constant(codec, token, value, len(matrix), rng)
             else:
-                probs = self.models_[name].predict(matrix[:, :col])
+                probs = self.models_[name].predict(matrix[:, :col], pool)
                 array, feats = codec.decode(_draw(probs, rng), None, rng)
             matrix[:, col] = feats
             outputs[name] = array
@@ -378,10 +407,7 @@ class AutoregressiveSynthesizer(TableSynthesizer):
                 outputs = {c: a.take(pa.array(first)) for c, a in outputs.items()}
                 particles = 1
                 group = np.arange(n)
-        fields = [self.schema_.field(c) for c in self.columns_]
-        return pa.Table.from_arrays(
-            [to_field(outputs[f.name], f) for f in fields], schema=pa.schema(fields)
-        )
+        return outputs
 
     # -- persistence ----------------------------------------------------------------------
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

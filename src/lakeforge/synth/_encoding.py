@@ -35,6 +35,7 @@ __all__ = [
     "NumericCodec",
     "arrow_from_bytes",
     "arrow_to_bytes",
+    "as_float",
     "codec_from_state",
     "fit_codec",
     "from_float",
@@ -60,7 +61,7 @@ def arrow_from_bytes(data: np.ndarray) -> pa.Array:
     return reader.read_all().column("v").combine_chunks()
 
 
-def _as_float(array: pa.Array | pa.ChunkedArray, arrow_type: pa.DataType) -> np.ndarray:
+def as_float(array: pa.Array | pa.ChunkedArray, arrow_type: pa.DataType) -> np.ndarray:
     """Numbers, dates and timestamps as float64 (NaN for missing)."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
@@ -142,7 +143,7 @@ class NumericCodec(ColumnCodec):
         atom_share: float,
     ) -> NumericCodec:
         """Learn atoms, bins, bounds, rounding and the missing share from ``array``."""
-        values = _as_float(array, self.arrow_type)
+        values = as_float(array, self.arrow_type)
         missing = np.isnan(values)
         valid = values[~missing]
         t = self.arrow_type
@@ -198,7 +199,7 @@ class NumericCodec(ColumnCodec):
 
     def encode(self, array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
         """Tokens (atoms exact, others by bin) and in-bin positions."""
-        values = _as_float(array, self.arrow_type)
+        values = as_float(array, self.arrow_type)
         return self._encode_values(values)
 
     def _encode_values(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -228,7 +229,7 @@ class NumericCodec(ColumnCodec):
 
     def features(self, array: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """The values themselves (NaN for missing)."""
-        return _as_float(array, self.arrow_type)
+        return as_float(array, self.arrow_type)
 
     def decode(
         self, tokens: np.ndarray, position: np.ndarray | None, rng: np.random.Generator
@@ -257,7 +258,7 @@ class NumericCodec(ColumnCodec):
 
     def value_tokens(self, value: Any) -> tuple[int, float, float]:
         """Token, in-bin position and number of one condition value (ContractError if none)."""
-        number = float(_as_float(pa.array([value]).cast(self.arrow_type), self.arrow_type)[0])
+        number = float(as_float(pa.array([value]).cast(self.arrow_type), self.arrow_type)[0])
         tokens, position = self._encode_values(np.array([number]))
         if tokens[0] < 0:
             raise ContractError(f"condition value {value!r} is missing in a column without nulls")

@@ -7,7 +7,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from lakeforge.synth import AutoregressiveSynthesizer, CopulaSynthesizer, TableSynthesizer
+from lakeforge.synth import (
+    AutoregressiveSynthesizer,
+    AutoSynthesizer,
+    CopulaSynthesizer,
+    TableSynthesizer,
+    quick_fidelity,
+)
 from lakeforge.synth._encoding import RARE_VALUE, CategoricalCodec, NumericCodec, fit_codec
 
 from .test_generators_contract import mixed_table
@@ -166,3 +172,60 @@ def test_a_deterministic_column_is_learned_as_a_lookup() -> None:
     out = model.sample(2000).to_pandas()
     pairs = set(zip(out["education"], out["education_num"], strict=True))
     assert pairs == {("hs", 9), ("ba", 13), ("ms", 14), ("phd", 16)}
+
+
+def test_auto_picks_the_model_that_scores_better_and_falls_back_on_size(table: pa.Table) -> None:
+    quick = {"autoregressive": {"num_rounds": 40, "threads": 1}}
+    auto = AutoSynthesizer(seed=0, params=quick).fit(table)
+    assert set(auto.scores_) == {"autoregressive", "copula"}
+    assert auto.chosen_ == max(auto.scores_, key=lambda m: auto.scores_[m])
+    big = AutoSynthesizer(seed=0, max_cells=10, params=quick).fit(table)
+    assert big.chosen_ == "copula" and big.scores_ == {}
+
+
+def test_quick_fidelity_ranks_a_copy_above_a_shuffle(table: pa.Table) -> None:
+    from lakeforge.synth import infer_kinds
+
+    kinds = infer_kinds(table)
+    rng = np.random.default_rng(0)
+    shuffled = pa.table(
+        {
+            c: table.column(c).take(pa.array(rng.permutation(table.num_rows)))
+            for c in table.column_names
+        }
+    )
+    assert quick_fidelity(table, table, kinds) == pytest.approx(1.0)
+    assert quick_fidelity(table, shuffled, kinds) < 0.97
+
+
+def test_dp_states_its_guarantee_and_keeps_marginals_at_a_large_epsilon(table: pa.Table) -> None:
+    pytest.importorskip("opendp")
+    from lakeforge.synth import DPSynthesizer
+
+    model = DPSynthesizer(epsilon=50.0).fit(table)
+    assert "NOT for the domain" in model.guarantee_
+    out = model.sample(4000, seed=0).to_pandas()
+    real = table.to_pandas()
+    share = (out["segment"] == "retail").mean()
+    assert share == pytest.approx((real["segment"] == "retail").mean(), abs=0.05)
+    assert "Atlantis" not in set(out["city"])
+    assert out["age"].between(18, 79).all()
+
+
+def test_dp_with_a_public_domain_is_end_to_end_and_refuses_a_bad_budget(table: pa.Table) -> None:
+    pytest.importorskip("opendp")
+    from lakeforge.errors import ContractError
+    from lakeforge.synth import DPSynthesizer
+
+    small = table.select(["segment", "age"])
+    model = DPSynthesizer(
+        epsilon=1.0,
+        bounds={"age": (0, 120)},
+        categories={"segment": ["retail", "business", "vip"]},
+    ).fit(small)
+    assert "end to end" in model.guarantee_
+    out = model.sample(500, seed=0)
+    assert set(out.column("segment").drop_null().to_pylist()) <= {"retail", "business", "vip"}
+    assert pc.min(out.column("age")).as_py() >= 0
+    with pytest.raises(ContractError):
+        DPSynthesizer(epsilon=0.0).fit(small)
