@@ -1,6 +1,5 @@
 """Synthetic data: synthesizers, multi-table synthesis, the retail world simulator, evaluation."""
 
-from lakeforge.synth._auto import AutoSynthesizer, quick_fidelity
 from lakeforge.synth._autoregressive import AutoregressiveSynthesizer
 from lakeforge.synth._base import (
     DEFAULT_METHOD,
@@ -11,7 +10,6 @@ from lakeforge.synth._base import (
     load_synthesizer,
 )
 from lakeforge.synth._copula import CopulaSynthesizer
-from lakeforge.synth._dp import DPSynthesizer
 from lakeforge.synth._eval_multitable import cardinality_similarity, foreign_key_integrity
 from lakeforge.synth._evaluate import (
     MultiTableReport,
@@ -26,11 +24,9 @@ from lakeforge.synth._multitable import SynthesisError, Synthesizer
 __all__ = [
     "DEFAULT_METHOD",
     "SYNTHESIZERS",
-    "AutoSynthesizer",
     "AutoregressiveSynthesizer",
     "ColumnKind",
     "CopulaSynthesizer",
-    "DPSynthesizer",
     "IndependentSynthesizer",
     "MultiTableReport",
     "SynthesisError",
@@ -44,5 +40,4 @@ __all__ = [
     "foreign_key_integrity",
     "infer_kinds",
     "load_synthesizer",
-    "quick_fidelity",
 ]

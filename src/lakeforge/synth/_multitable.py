@@ -247,6 +247,8 @@ class Synthesizer:
         self.method_ = (
             resolve_method(self.method) if isinstance(self.method, str) else self.method.method
         )
+        if self.epsilon is not None and self.method_ == "auto" and "dp" in SYNTHESIZERS:
+            self.method_ = "dp"  # the one generator with an epsilon budget
         self.order_ = topological_order({name: self.contracts[name] for name in tables})
         real = {name: _plain(tables[name]) for name in self.order_}
         plans = {name: self._base_plan(name, real[name]) for name in self.order_}
@@ -409,7 +411,8 @@ class Synthesizer:
                 else:
                     continue
                 self._extra[link.parent][column] = counts
-                link.quantiles = _quantiles(counts)
+                if self.epsilon is None:  # the real count distribution is not private
+                    link.quantiles = _quantiles(counts)
 
     def _fit_table(
         self,
@@ -649,11 +652,13 @@ class Synthesizer:
             workdir=Path(tempfile.mkdtemp(prefix="lakeforge-synth-", dir=workdir)),
         )
         try:
-            for name in self.order_:
-                chunks = run.table_chunks(name)
-                yield name, chunks
-                for _ in chunks:  # drain what the caller did not read
-                    pass
+            with _progress_bar(self.progress) as bar:
+                for name in self.order_:
+                    advance = bar(f"Sampling {name}", planned.get(name))
+                    chunks = _counted(run.table_chunks(name), advance)
+                    yield name, chunks
+                    for _ in chunks:  # drain what the caller did not read
+                        pass
         finally:
             run.close()
 
@@ -1187,21 +1192,16 @@ class _Run:
 
 
 def resolve_method(method: str) -> str:
-    """The generator name for ``method`` (``auto``: the package's default method)."""
-    for module in ("_copula", "_autoregressive", "_auto"):
+    """The generator name for ``method`` (``auto``: the package's default when not registered)."""
+    import importlib
+
+    for module in ("_copula", "_autoregressive", "_auto", "_dp"):
         with contextlib.suppress(ImportError):
-            __import__(f"lakeforge.synth.{module}")
+            importlib.import_module(f"lakeforge.synth.{module}")
     if method in SYNTHESIZERS:
         return method
     if method == "auto":
-        import importlib
-
-        try:
-            default = getattr(
-                importlib.import_module("lakeforge.synth._auto"), "DEFAULT_METHOD", None
-            )
-        except ImportError:
-            default = None
+        default = getattr(importlib.import_module("lakeforge.synth._base"), "DEFAULT_METHOD", None)
         for name in (default, "copula", "autoregressive", "independent"):
             if name and name in SYNTHESIZERS:
                 return str(name)
@@ -1678,8 +1678,16 @@ def _rank_within(group: np.ndarray) -> np.ndarray:
     return np.asarray(np.arange(n) - run_start, dtype=np.int64)
 
 
+def _counted(chunks: Iterator[pa.Table], advance: Callable[[int], None]) -> Iterator[pa.Table]:
+    for chunk in chunks:
+        advance(chunk.num_rows)
+        yield chunk
+
+
 @contextlib.contextmanager
-def _progress_bar(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+def _progress_bar(
+    enabled: bool,
+) -> Iterator[Callable[[str, int | None], Callable[[int], None]]]:
     """``bar(description, total)`` returns ``advance(steps)``; a no-op when disabled."""
     if not enabled:
         yield lambda description, total: lambda steps: None
@@ -1693,7 +1701,7 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int]
         TimeElapsedColumn(),
     ) as progress:
 
-        def bar(description: str, total: int) -> Callable[[int], None]:
+        def bar(description: str, total: int | None) -> Callable[[int], None]:
             task = progress.add_task(description, total=total)
             return lambda steps: progress.advance(task, steps)
 

@@ -396,3 +396,14 @@ def test_streamed_twin_lands_in_a_workspace_with_no_rejects(
         edges = ws.lineage("customers", direction="upstream").edges
         assert any(edge.kind == "synthetic_of" for edge in edges)
         assert ws.table("customers").contract() is not None
+
+
+def test_epsilon_picks_the_dp_generator_and_keeps_real_counts_out() -> None:
+    tables, contracts = _skewed()
+    with pytest.raises(SynthesisError, match="no differential-privacy mode"):
+        Synthesizer(contracts, method="independent", epsilon=1.0).fit(tables)
+    syn = Synthesizer(contracts, epsilon=1.0, seed=2).fit(tables)
+    assert syn.method_ == "dp"
+    assert all(not link.quantiles for plan in syn.plans_.values() for link in plan.links)
+    twin = syn.sample(seed=3)
+    assert set(foreign_key_integrity(twin, contracts).values()) == {1.0}
