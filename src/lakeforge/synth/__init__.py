@@ -1,5 +1,6 @@
 """Synthetic data: synthesizers, multi-table synthesis, the retail world simulator, evaluation."""
 
+from lakeforge.synth._auto import AutoSynthesizer, quick_fidelity
 from lakeforge.synth._autoregressive import AutoregressiveSynthesizer
 from lakeforge.synth._base import (
     DEFAULT_METHOD,
@@ -10,6 +11,7 @@ from lakeforge.synth._base import (
     load_synthesizer,
 )
 from lakeforge.synth._copula import CopulaSynthesizer
+from lakeforge.synth._dp import DPSynthesizer
 from lakeforge.synth._eval_multitable import cardinality_similarity, foreign_key_integrity
 from lakeforge.synth._evaluate import (
     MultiTableReport,
@@ -24,9 +26,11 @@ from lakeforge.synth._multitable import SynthesisError, Synthesizer
 __all__ = [
     "DEFAULT_METHOD",
     "SYNTHESIZERS",
+    "AutoSynthesizer",
     "AutoregressiveSynthesizer",
     "ColumnKind",
     "CopulaSynthesizer",
+    "DPSynthesizer",
     "IndependentSynthesizer",
     "MultiTableReport",
     "SynthesisError",
@@ -40,4 +44,5 @@ __all__ = [
     "foreign_key_integrity",
     "infer_kinds",
     "load_synthesizer",
+    "quick_fidelity",
 ]
