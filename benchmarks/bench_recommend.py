@@ -354,7 +354,7 @@ def bare_app() -> Any:
     ).encode()
     app = FastAPI()
 
-    @app.get("/api/v1/recommend/{user_id}")
+    @app.get("/api/v1/recommend/{user_id}", response_model=None)
     async def recommend(user_id: str) -> Response:
         return Response(body, media_type="application/json")
 
@@ -468,6 +468,7 @@ def load(port: int, token: str, seconds: float, seed: int) -> tuple[list[float],
 def run_serving(choice: str, quick: bool) -> dict[str, Any]:
     """Fit ``choice`` as the workspace default; in-process latency, then HTTP beside the anchor."""
     import numpy as np
+    import psutil
 
     from benchmarks.bench_service import free_port, wait_until_up
 
@@ -499,6 +500,7 @@ def run_serving(choice: str, quick: bool) -> dict[str, Any]:
             )
         tokens = {"lakeforge": token, "bare": ""}
         parts: dict[str, list[tuple[list[float], int, float]]] = {s: [] for s in HTTP_SYSTEMS}
+        cpu = dict.fromkeys(HTTP_SYSTEMS, 0.0)  # server CPU seconds while measured
         try:
             for system, (port, _) in servers.items():
                 wait_until_up(port)
@@ -506,8 +508,11 @@ def run_serving(choice: str, quick: bool) -> dict[str, Any]:
             for number in range(HTTP_ROUNDS):
                 order = HTTP_SYSTEMS if number % 2 == 0 else HTTP_SYSTEMS[::-1]
                 for system in order:
-                    port = servers[system][0]
+                    port, process = servers[system]
+                    before = psutil.Process(process.pid).cpu_times()
                     parts[system].append(load(port, tokens[system], HTTP_ROUND_S, seed=number))
+                    after = psutil.Process(process.pid).cpu_times()
+                    cpu[system] += (after.user - before.user) + (after.system - before.system)
         finally:
             for _, process in servers.values():
                 process.terminate()
@@ -521,6 +526,10 @@ def run_serving(choice: str, quick: bool) -> dict[str, Any]:
             "throughput_rps": round(len(ms) / wall, 1),
             "p50_ms": round(float(np.percentile(ms, 50)), 3) if len(ms) else None,
             "p99_ms": round(float(np.percentile(ms, 99)), 3) if len(ms) else None,
+            "server_cpu_ms_per_request": round(1000 * cpu[system] / len(ms), 3)
+            if len(ms)
+            else None,
+            "server_cpu_share": round(cpu[system] / wall, 3),
         }
     return out
 

@@ -30,6 +30,7 @@ _BATCH = 256
 _PER_USER = 4  # chunks up to this size take the one-user serving path
 _TIEBREAK = 1e-6
 _EMPTY = np.zeros(0)
+_COMPRESS_BELOW = 64 * 2**20  # bytes of arrays
 
 
 @dataclass(frozen=True)
@@ -591,7 +592,10 @@ class Recommender:
             **_sparse_arrays("X", self.X_),
         }
         everything: dict[str, Any] = {**base_arrays, **{f"m_{k}": v for k, v in arrays.items()}}
-        np.savez_compressed(folder / "arrays.npz", **everything)
+        # Large dense state (EASE's n_items² weights) barely compresses and zlib would take
+        # most of the save and load time, so only small models are compressed.
+        large = sum(np.asarray(v).nbytes for v in everything.values()) > _COMPRESS_BELOW
+        (np.savez if large else np.savez_compressed)(folder / "arrays.npz", **everything)
         doc = {
             "model": type(self).__name__,
             "params": self.get_params(),

@@ -256,3 +256,18 @@ def test_item_knn_neighbourhoods():
     assert target.similar("B", k=1)["similar_item_id"].to_list() == ["D"]
     with pytest.raises(ValueError, match="neighbourhood"):
         ItemKNN(neighbourhood="sideways").fit(frame)
+
+
+def test_new_user_gets_content_matches_from_their_first_interaction(interactions, items, users):
+    # a newcomer starts on segment favourites, then one purchase brings content matches,
+    # including the item nobody has bought yet (I999, group 1)
+    model = Hybrid(components=[["Content", {}]], weights=[1.0]).fit(
+        interactions, items=items, users=users
+    )
+    assert model.recommend("NEW1", k=3, explain=True)["reason"].to_list() == ["popular_segment"] * 3
+    model.add_event("NEW1", "I020")
+    out = model.recommend("NEW1", k=ITEMS_PER_GROUP, explain=True)
+    assert "I999" in out["item_id"].to_list()
+    assert all(group_of(i) == 1 for i in out["item_id"].to_list())
+    assert set(out["reason"].to_list()) == {"content"}
+    assert out["explanation"][0] == "similar to I020 (content match)"
