@@ -177,6 +177,8 @@ class Recommender:
         return self
 
     def _set_ids(self, user_ids: np.ndarray, item_ids: np.ndarray) -> None:
+        for cache in [name for name in vars(self) if name.endswith("_cache")]:
+            del self.__dict__[cache]  # serving caches of a previous fit
         self.user_ids_ = user_ids
         self.item_ids_ = item_ids
         self.user_index_ = {u: n for n, u in enumerate(user_ids.tolist())}

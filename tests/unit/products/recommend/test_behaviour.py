@@ -271,3 +271,11 @@ def test_new_user_gets_content_matches_from_their_first_interaction(interactions
     assert all(group_of(i) == 1 for i in out["item_id"].to_list())
     assert set(out["reason"].to_list()) == {"content"}
     assert out["explanation"][0] == "similar to I020 (content match)"
+
+
+def test_refitting_on_other_ids_forgets_the_previous_fit(interactions):
+    model = ItemKNN(neighbours=30).fit(interactions)
+    model.recommend("U001", k=3)  # fills the serving caches
+    renamed = interactions.with_columns(("X" + pl.col("item_id")).alias("item_id"))
+    out = model.fit(renamed).recommend("U001", k=3)["item_id"].to_list()
+    assert all(item.startswith("XI") for item in out)
