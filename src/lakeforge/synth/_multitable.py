@@ -495,9 +495,13 @@ class Synthesizer:
                 if link.role == "driving"
                 else max(1, self.max_context_columns // 2)
             )
-            columns = [c for c in parent.learned if _good_context(real[link.parent].column(c))]
-            columns = columns[:limit]
             index = indices[(plan.name, link.label)]
+            candidates = [c for c in parent.learned if _good_context(real[link.parent].column(c))]
+            columns = _most_informative(
+                {c: _take(real[link.parent].column(c), index) for c in candidates},
+                [real[plan.name].column(c) for c in plan.learned],
+                limit,
+            )
             for column in columns:
                 name = _context_column(link, column)
                 out[name] = _take(real[link.parent].column(column), index)
@@ -1329,6 +1333,73 @@ def _plain(table: pa.Table) -> pa.Table:
             column = column.cast(column.type.value_type)
         columns.append(column)
     return pa.table(columns, names=table.column_names)
+
+
+_MI_ROWS = 50_000
+_MI_BINS = 16
+
+
+def _codes(values: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
+    """Small integer codes of a column (quantile bins, or the most common values + other)."""
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    array = array.take(pa.array(rows))
+    kind = array.type
+    if pa.types.is_boolean(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        encoded = pc.dictionary_encode(array.cast(pa.string()))
+        codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False))
+        counts = np.bincount(codes[codes >= 0], minlength=1)
+        top = np.argsort(-counts)[: _MI_BINS - 2]
+        remap = np.full(max(len(counts), 1), _MI_BINS - 2)
+        remap[top] = np.arange(len(top))
+        return np.where(codes >= 0, remap[np.maximum(codes, 0)], _MI_BINS - 1)
+    if pa.types.is_date(kind):
+        array = array.cast(pa.int32())
+    elif pa.types.is_timestamp(kind):
+        array = array.cast(pa.int64())
+    numbers = np.asarray(array.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+    valid = ~np.isnan(numbers)
+    if not valid.any():
+        return np.zeros(len(numbers), dtype=np.int64)
+    edges = np.unique(np.quantile(numbers[valid], np.linspace(0, 1, _MI_BINS - 1)[1:-1]))
+    binned = np.searchsorted(edges, np.nan_to_num(numbers), side="right")
+    return np.where(valid, binned, _MI_BINS - 1).astype(np.int64)
+
+
+def _normalised_mi(a: np.ndarray, b: np.ndarray) -> float:
+    """Mutual information of two code arrays over the smaller of their entropies (0..1)."""
+    joint = np.bincount(a * _MI_BINS + b, minlength=_MI_BINS * _MI_BINS).astype(float)
+    joint = joint.reshape(_MI_BINS, _MI_BINS) / max(len(a), 1)
+    pa_, pb = joint.sum(axis=1), joint.sum(axis=0)
+    nz = joint > 0
+    mi = float((joint[nz] * np.log(joint[nz] / np.outer(pa_, pb)[nz])).sum())
+    entropy = min(
+        float(-(pa_[pa_ > 0] * np.log(pa_[pa_ > 0])).sum()),
+        float(-(pb[pb > 0] * np.log(pb[pb > 0])).sum()),
+    )
+    return mi / entropy if entropy > 0 else 0.0
+
+
+def _most_informative(
+    candidates: Mapping[str, pa.Array], child: Sequence[pa.ChunkedArray], limit: int
+) -> list[str]:
+    """The ``limit`` parent columns that tell most about some child column (normalised MI).
+
+    Scored on the child rows that have this parent (at most 50,000, evenly spread).
+    """
+    if len(candidates) <= limit or not child:
+        return list(candidates)[:limit]
+    first = next(iter(candidates.values()))
+    usable = np.flatnonzero(np.asarray(pc.is_valid(first).to_numpy(zero_copy_only=False)))
+    if len(usable) == 0:
+        return list(candidates)[:limit]
+    rows = usable[:: max(1, len(usable) // _MI_ROWS)]
+    targets = [_codes(column, rows) for column in child]
+    scores = {}
+    for name, values in candidates.items():
+        codes = _codes(values, rows)
+        scores[name] = max(_normalised_mi(codes, target) for target in targets)
+    ranked = sorted(candidates, key=lambda name: -scores[name])
+    return [name for name in candidates if name in ranked[:limit]]
 
 
 def _constant(column: pa.ChunkedArray) -> bool:
