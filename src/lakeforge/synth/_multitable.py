@@ -141,6 +141,8 @@ class TablePlan:
     dense: bool = False
     #: columns with one value in the training rows, kept aside (base64 Arrow, one row)
     constants: str | None = None
+    #: columns equal to a driving-parent column in the real data: column -> parent column
+    copied: dict[str, str] = field(default_factory=dict)
     has_generator: bool = True
     has_orphans: bool = False
 
@@ -459,10 +461,16 @@ class Synthesizer:
             orphans = frame.filter(pa.array(~main_rows)).drop_columns(context_names)
         else:
             main, orphans = frame, frame.slice(0, 0)
+        if driving is not None:
+            plan.copied = _copied_columns(
+                plan, plans[driving.parent], real, indices, rule_set, set(frame.column_names)
+            )
+            main = main.drop_columns(list(plan.copied))
         fixed = [c for c in frame.column_names if c not in context_names and _constant(frame[c])]
         if fixed:
             plan.constants = table_to_text(frame.select(fixed).slice(0, 1))
-            main, orphans = main.drop_columns(fixed), orphans.drop_columns(fixed)
+            main = main.drop_columns([c for c in fixed if c in main.column_names])
+            orphans = orphans.drop_columns(fixed)
         flat = [c for c in context_names if _constant(main[c])]
         if flat:
             main = main.drop_columns(flat)
@@ -525,6 +533,8 @@ class Synthesizer:
                     wanted.append(_count_column(plan.name))
                 if link.popularity:
                     wanted.append(link.popularity)
+                if link.role == "driving":
+                    wanted += list(plan.copied.values())
                 if link.via and plan.driving is not None:
                     carrier = plans[plan.driving.parent]
                     if _index_column(link.via) not in carrier.frame_columns:
@@ -690,6 +700,11 @@ class Synthesizer:
             rules = ConstraintSet.from_dict(plan.constraints)
             if column not in plan.columns:
                 problems.append(f"condition on unknown column `{table}.{column}`")
+            elif column in plan.copied:
+                problems.append(
+                    f"cannot condition on `{table}.{column}`: it is copied from the parent's "
+                    f"`{plan.copied[column]}`; condition on that column of the parent table"
+                )
             elif column not in plan.learned:
                 problems.append(
                     f"cannot condition on `{table}.{column}`: it is a key, a foreign key or a "
@@ -1139,6 +1154,13 @@ class _Run:
         for column in plan.learned:
             if column in rows.column_names:
                 columns[column] = rows.column(column).combine_chunks()
+        if plan.copied and driving_rows(plan, links) is not None:
+            parent_rows = driving_rows(plan, links)
+            assert parent_rows is not None and plan.driving is not None
+            frame = self.frames[plan.driving.parent]
+            for column, source in plan.copied.items():
+                if column not in rows.column_names:  # orphan rows learn it themselves
+                    columns[column] = _take(frame.column(source), parent_rows)
         for column, fmt in plan.keys.items():
             columns[column] = KeyFormat.from_dict(fmt).generate(ordinal, n)
         driving = plan.driving
@@ -1400,6 +1422,54 @@ def _most_informative(
         scores[name] = max(_normalised_mi(codes, target) for target in targets)
     ranked = sorted(candidates, key=lambda name: -scores[name])
     return [name for name in candidates if name in ranked[:limit]]
+
+
+def driving_rows(plan: TablePlan, links: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    """The driving parent row of each row of a chunk (None for a table without one)."""
+    driving = plan.driving
+    return None if driving is None else links.get(driving.label)
+
+
+def _copied_columns(
+    plan: TablePlan,
+    parent: TablePlan,
+    real: Mapping[str, pa.Table],
+    indices: Mapping[tuple[str, str], np.ndarray],
+    rules: ConstraintSet,
+    in_frame: set[str],
+) -> dict[str, str]:
+    """Child columns that equal a column of their driving parent on 99% of rows or more.
+
+    ``payments.amount`` is its order's ``total_amount``: copied from the sampled parent row
+    rather than learned, so the exact link survives. Columns that constraints rebuild or
+    lean on are left to the generator.
+    """
+    driving = plan.driving
+    if driving is None:
+        return {}
+    index = indices[(plan.name, driving.label)]
+    rows = index >= 0
+    if rows.sum() < 2:
+        return {}
+    busy = {r.low for r in rules.gaps_} | {c for k in rules.combos_ for c in k.columns}
+    child, source = real[plan.name], real[parent.name]
+    out: dict[str, str] = {}
+    for column in plan.learned:
+        if column not in in_frame or column in busy:
+            continue
+        kind = child.schema.field(column).type
+        for candidate in parent.learned:
+            if candidate in out.values() or source.schema.field(candidate).type != kind:
+                continue
+            mine = child.column(column).combine_chunks().filter(pa.array(rows))
+            theirs = _take(source.column(candidate), index[rows])
+            same = pc.fill_null(pc.equal(mine, theirs), False)
+            both_null = pc.and_(pc.is_null(mine), pc.is_null(theirs))
+            share = pc.mean(pc.or_(same, both_null).cast(pa.float64())).as_py() or 0.0
+            if share >= 0.99:
+                out[column] = candidate
+                break
+    return out
 
 
 def _constant(column: pa.ChunkedArray) -> bool:

@@ -407,3 +407,21 @@ def test_epsilon_picks_the_dp_generator_and_keeps_real_counts_out() -> None:
     assert all(not link.quantiles for plan in syn.plans_.values() for link in plan.links)
     twin = syn.sample(seed=3)
     assert set(foreign_key_integrity(twin, contracts).values()) == {1.0}
+
+
+def test_a_column_that_equals_its_parents_is_copied_from_the_sampled_parent(
+    fitted: Synthesizer, twin: dict[str, pa.Table]
+) -> None:
+    assert fitted.plans_["payments"].copied.get("amount") == "total_amount"
+    totals = dict(
+        zip(
+            twin["orders"]["order_id"].to_pylist(),
+            twin["orders"]["total_amount"].to_pylist(),
+            strict=True,
+        )
+    )
+    paid = twin["payments"].filter(pc.is_valid(twin["payments"]["order_id"]))
+    for order, amount in _keys_of(paid, ["order_id", "amount"]):
+        assert amount == totals[order]
+    with pytest.raises(SynthesisError, match="copied from the parent"):
+        fitted.sample(conditions=["payments.amount=3"])
