@@ -525,8 +525,9 @@ def multitable_main() -> list[dict[str, Any]]:
             "cardinality_min": round(min(report.cardinality.values(), default=1.0), 4),
             "fk_integrity": {k: round(v, 4) for k, v in report.foreign_key_integrity.items()},
             "cardinality_similarity": {k: round(v, 4) for k, v in report.cardinality.items()},
+            # None: the real data relates no parent column to a child column (none counted)
             "inter_table_trends": {
-                k: round(report.inter_table_score(k), 4) for k in report.inter_table
+                k: _rounded(report.inter_table_score(k)) for k in report.inter_table
             },
             "quality_by_table": {k: round(r.fidelity.quality, 4) for k, r in report.tables.items()},
             "report_passed": report.passed,
@@ -584,6 +585,10 @@ def large_main(child_rows: int) -> list[dict[str, Any]]:
     print(f"  {row['rows']} in {row['sample_s']:.0f}s, peak {row['peak_memory_mb']:.0f} MB")
     save("large", [row])
     return [row]
+
+
+def _rounded(value: float) -> float | None:
+    return None if value != value else round(value, 4)
 
 
 # -- results -----------------------------------------------------------------------------------

@@ -454,9 +454,8 @@ def _area_verdict(area: str, checks: Sequence[Check], missing: str = "") -> Area
     if not own:
         return AreaVerdict(area, "not judged", missing)
     failed = [c for c in own if not c.passed]
-    if failed:
-        return AreaVerdict(area, "fail", "; ".join(c.meaning for c in failed) + ".")
-    return AreaVerdict(area, "pass", "; ".join(c.meaning for c in own) + ".")
+    meanings = dict.fromkeys(c.meaning for c in (failed or own))  # once each, in order
+    return AreaVerdict(area, "fail" if failed else "pass", "; ".join(meanings) + ".")
 
 
 def _measure_fidelity(
