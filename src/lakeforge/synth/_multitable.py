@@ -915,7 +915,7 @@ class _Run:
         elif plan.has_orphans and plan.orphan_share < 1:
             orphan_total = round(counts.sum() * plan.orphan_share / (1 - plan.orphan_share))
         main_total = int(counts.sum())
-        slots = self._slots(plan, main_total, rng)
+        slots = self._slots(plan, (main_total, orphan_total), rng)  # orphans use slots too
         number = 0
         blocks = (
             self._dense_blocks(plan, counts, slots, rng)
@@ -938,8 +938,13 @@ class _Run:
             for link in plan.links:
                 if link is driving:
                     continue
-                weights = self._popularity(link)
-                links[link.label] = _draw_weighted(weights, n, rng, link.orphan_null_share)
+                if link.role == "secondary":
+                    links[link.label] = self._draw_secondary(
+                        link, slots[link.label], n, rng, link.orphan_null_share
+                    )
+                else:
+                    weights = self._popularity(link)
+                    links[link.label] = _draw_weighted(weights, n, rng, link.orphan_null_share)
             raw = _draw(orphans, n, None, conditions, self._seed(index, number, 0))
             yield self._finish(plan, raw, ordinal, links, number)
             ordinal += n
@@ -1044,34 +1049,41 @@ class _Run:
         return np.ones(rows, dtype=np.float64)
 
     def _slots(
-        self, plan: TablePlan, total: int, rng: np.random.Generator
+        self, plan: TablePlan, totals: tuple[int, int], rng: np.random.Generator
     ) -> dict[str, np.ndarray]:
         """Per secondary link, how many child rows each parent row receives in all.
 
         The sampled popularity ranks the parent rows; the counts themselves follow the real
-        children-per-parent distribution, then add up to ``total``.
+        children-per-parent distribution, then add up to the rows expected to carry this key
+        (``totals``: driven and orphan rows, less each one's share of missing keys).
         """
         out = {}
+        main, orphans = totals
         for link in plan.links:
             if link.role == "secondary":
                 popularity = np.rint(self._popularity(link)).astype(np.int64)
                 matched = _match_quantiles(popularity, link.quantiles, rng)
-                out[link.label] = _rescale(matched, total)
+                expected = main * (1 - link.null_share) + orphans * (1 - link.orphan_null_share)
+                out[link.label] = _rescale(matched, round(expected))
         return out
 
     @staticmethod
     def _draw_secondary(
         link: Link, remaining: np.ndarray, n: int, rng: np.random.Generator, null_share: float
     ) -> np.ndarray:
-        if remaining.sum() < n or len(remaining) == 0:
-            picked = _draw_weighted(remaining.astype(np.float64) + 1e-9, n, rng, 0.0)
+        missing = rng.random(n) < null_share if null_share > 0 else np.zeros(n, dtype=bool)
+        wanted = int((~missing).sum())
+        picked = np.full(n, -1, dtype=np.int64)
+        if len(remaining) == 0:
+            return picked
+        if remaining.sum() < wanted:
+            drawn = _draw_weighted(remaining.astype(np.float64) + 1e-9, wanted, rng, 0.0)
         else:
-            taken = rng.multivariate_hypergeometric(remaining, n, method="marginals")
+            taken = rng.multivariate_hypergeometric(remaining, wanted, method="marginals")
             remaining -= taken
-            picked = np.repeat(np.arange(len(remaining), dtype=np.int64), taken)
-            rng.shuffle(picked)
-        if null_share > 0:
-            picked = np.where(rng.random(n) < null_share, -1, picked)
+            drawn = np.repeat(np.arange(len(remaining), dtype=np.int64), taken)
+            rng.shuffle(drawn)
+        picked[~missing] = drawn
         return picked
 
     def _repair_unique(
