@@ -37,7 +37,7 @@ from lakeforge.synth._encoding import (
     to_field,
 )
 
-__all__ = ["AutoregressiveSynthesizer"]
+__all__ = ["AutoregressiveSynthesizer", "weak_last"]
 
 _PREDICT_CHUNK = 65_536
 
@@ -155,15 +155,23 @@ class AutoregressiveSynthesizer(TableSynthesizer):
         max_categories: Most output tokens per categorical column; further categories share
             one pooled token and are drawn by frequency inside it.
         atom_share: A number seen in at least this share of rows is reproduced exactly.
-        order: The column order (default: the table's); context columns always come first.
+        order: The column order (default: the table's, with weakly dependent columns last);
+            context columns always come first.
         first_columns: Columns moved to the front, so conditions on them are exact and cheap.
+        weak_dependence: A column whose strongest normalised mutual information with any
+            other column is below this goes last: it explains nothing, and as a feature a
+            near-unique number (a sampling weight, an amount) would only help memorise rows.
         num_rounds: Most boosting rounds per column (early stopping picks fewer).
         learning_rate: LightGBM learning rate.
         num_leaves: Leaves per tree.
         min_data_in_leaf: Fewest rows per leaf (larger = smoother, more private).
         validation_share: Rows held out for early stopping.
+        row_share: Share of the training rows each column's model learns from (a fresh
+            random subset per column; below 1 it makes memorising a row's pattern harder).
         patience: Rounds without validation gain before a column's boosting stops.
         condition_particles: Candidate prefixes per row for conditions on later columns.
+        smoothing: Share of each column's marginal mixed into its predicted distribution at
+            sampling time: a little more diversity, fewer near-copies of training rows.
         threads: Columns fitted at once, one LightGBM thread each (0: all cores).
         progress: Show a progress bar while fitting.
 
@@ -184,13 +192,16 @@ class AutoregressiveSynthesizer(TableSynthesizer):
         atom_share: float = 0.01,
         order: Sequence[str] | None = None,
         first_columns: Sequence[str] = (),
+        weak_dependence: float = 0.05,
         num_rounds: int = 300,
         learning_rate: float = 0.1,
         num_leaves: int = 31,
         min_data_in_leaf: int = 20,
         validation_share: float = 0.1,
+        row_share: float = 1.0,
         patience: int = 10,
         condition_particles: int = 32,
+        smoothing: float = 0.0,
         threads: int = 0,
         progress: bool = False,
     ) -> None:
@@ -201,19 +212,25 @@ class AutoregressiveSynthesizer(TableSynthesizer):
         self.atom_share = atom_share
         self.order = None if order is None else list(order)
         self.first_columns = list(first_columns)
+        self.weak_dependence = weak_dependence
         self.num_rounds = num_rounds
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_data_in_leaf = min_data_in_leaf
         self.validation_share = validation_share
+        self.row_share = row_share
         self.patience = patience
         self.condition_particles = condition_particles
+        self.smoothing = smoothing
         self.threads = threads
         self.progress = progress
 
     # -- fitting --------------------------------------------------------------------------
-    def _column_order(self) -> list[str]:
-        base = list(self.order) if self.order is not None else list(self.columns_)
+    def _column_order(self, data: pa.Table) -> list[str]:
+        if self.order is not None:
+            base = list(self.order)
+        else:
+            base = weak_last(data, self.columns_, self.kinds_, self.weak_dependence)
         unknown = [c for c in [*base, *self.first_columns] if c not in self.columns_]
         if unknown:
             raise ContractError(f"order names unknown or context columns: {', '.join(unknown)}")
@@ -245,7 +262,7 @@ class AutoregressiveSynthesizer(TableSynthesizer):
 
     def _fit(self, data: pa.Table, rng: np.random.Generator) -> None:
         lgb = _lightgbm()
-        self.order_ = self._column_order()
+        self.order_ = self._column_order(data)
         features = [*self.context_columns_, *self.order_]
         self.codecs_ = {
             name: fit_codec(
@@ -262,6 +279,12 @@ class AutoregressiveSynthesizer(TableSynthesizer):
         matrix = np.column_stack([self.codecs_[c].features(data.column(c)) for c in features])
         categorical = [i for i, c in enumerate(features) if self._is_categorical(c)]
         valid = rng.random(n) < self.validation_share if n >= 200 else np.zeros(n, bool)
+        # each column learns from its own random share of the training rows, so no model
+        # sees every row: a single row's whole pattern is hard to memorise
+        keep = {
+            j: (rng.random(n) < self.row_share) if self.row_share < 1 and n >= 200 else None
+            for j in range(len(self.order_))
+        }
         n_ctx = len(self.context_columns_)
 
         def fit_column(j: int) -> tuple[ColumnModel, int]:
@@ -284,10 +307,11 @@ class AutoregressiveSynthesizer(TableSynthesizer):
             init = np.tile(model.offset(), (n, 1))
             if codec.n_tokens == 2:
                 init = init[:, 1] - init[:, 0]
+            fit_rows = ~valid if keep[j] is None else (~valid & keep[j])
             train = lgb.Dataset(
-                x[~valid],
-                tokens[~valid],
-                init_score=init[~valid],
+                x[fit_rows],
+                tokens[fit_rows],
+                init_score=init[fit_rows],
                 categorical_feature=cats,
                 free_raw_data=True,
             )
@@ -397,6 +421,8 @@ class AutoregressiveSynthesizer(TableSynthesizer):
                 array, feats = _constant(codec, token, value, len(matrix), rng)
             else:
                 probs = self.models_[name].predict(matrix[:, :col], pool)
+                if self.smoothing > 0:
+                    probs = (1.0 - self.smoothing) * probs + self.smoothing * codec.freq_
                 array, feats = codec.decode(_draw(probs, rng), None, rng)
             matrix[:, col] = feats
             outputs[name] = array
@@ -446,6 +472,46 @@ class AutoregressiveSynthesizer(TableSynthesizer):
             if name in meta["lookup"]:
                 model.lookup = (int(meta["lookup"][name]), arrays[f"t{i}"])
             self.models_[name] = model
+
+
+def weak_last(
+    data: pa.Table, columns: Sequence[str], kinds: dict[str, Any], threshold: float
+) -> list[str]:
+    """``columns`` in table order, those nearly independent of all others moved to the end."""
+    if threshold <= 0 or len(columns) < 3:
+        return list(columns)
+    n = data.num_rows
+    take = np.random.default_rng(0).permutation(n)[: min(n, 20_000)]
+    sample = data.take(pa.array(take))
+    codes: dict[str, tuple[np.ndarray, int]] = {}
+    for name in columns:
+        codec = fit_codec(
+            sample.column(name),
+            kinds[name],
+            n_bins=10,
+            min_count=5,
+            max_tokens=32,
+            atom_share=0.05,
+        )
+        tokens, _ = codec.encode(sample.column(name))
+        codes[name] = (np.maximum(tokens, 0), codec.n_tokens)
+
+    def entropy(p: np.ndarray) -> float:
+        p = p[p > 0]
+        return float(-(p * np.log(p)).sum())
+
+    strongest = dict.fromkeys(columns, 0.0)
+    for i, a in enumerate(columns):
+        for b in columns[i + 1 :]:
+            (ta, ka), (tb, kb) = codes[a], codes[b]
+            joint = np.bincount(ta * kb + tb, minlength=ka * kb).reshape(ka, kb) / len(ta)
+            ha, hb = entropy(joint.sum(1)), entropy(joint.sum(0))
+            mi = ha + hb - entropy(joint.ravel())
+            score = mi / max(min(ha, hb), 1e-12) if min(ha, hb) > 0 else 0.0
+            strongest[a] = max(strongest[a], score)
+            strongest[b] = max(strongest[b], score)
+    weak = [c for c in columns if strongest[c] < threshold]
+    return [c for c in columns if c not in weak] + weak
 
 
 def _reload(lgb: Any, booster: Any, rounds: int) -> Any:
