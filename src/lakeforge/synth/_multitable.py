@@ -105,6 +105,9 @@ class Link:
     orphan_null_share: float = 0.0
     #: the real children-per-parent distribution (sorted, or quantiles of it)
     quantiles: list[float] = field(default_factory=list)
+    #: real child rows and parent rows of this link (the mean is kept exactly)
+    total: int = 0
+    parents: int = 0
 
     @property
     def label(self) -> str:
@@ -415,6 +418,7 @@ class Synthesizer:
                 self._extra[link.parent][column] = counts
                 if self.epsilon is None:  # the real count distribution is not private
                     link.quantiles = _quantiles(counts)
+                    link.total, link.parents = int(counts.sum()), parent_rows
 
     def _fit_table(
         self,
@@ -905,6 +909,8 @@ class _Run:
         rng = np.random.default_rng(self._seed(index, 0, 1))
         counts = _counts(parent, _count_column(plan.name), None)
         counts = _match_quantiles(counts, driving.quantiles, rng)
+        if driving.parents:  # quantiles of a long table round; keep the real mean exactly
+            counts = _rescale(counts, round(driving.total * len(counts) / driving.parents))
         if plan.max_children is not None:
             counts = np.minimum(counts, plan.max_children)
         requested = self.planned.get(plan.name)
