@@ -151,7 +151,8 @@ def _retail_world() -> Path:
 
     folder = WORK / f"retail_{RETAIL_PRESET}_{RETAIL_SEED}"
     if not (folder / "truth" / "demand.parquet").exists():
-        simulate_retail(folder, RetailConfig.preset(RETAIL_PRESET, seed=RETAIL_SEED))
+        config = RetailConfig.preset(RETAIL_PRESET, seed=RETAIL_SEED)
+        simulate_retail(folder, config, progress=False)
     return folder
 
 
@@ -291,6 +292,8 @@ def _retail_lakeforge(frames: dict[str, Any], first_days: Any) -> dict[str, Any]
         "exog": RETAIL_EXOG,
         "stockout_col": "stockout",
         "target_col": "units_sold",
+        "selection": "best",
+        "shrinkage": 0.5,
     }
     start = time.perf_counter()
     model = Forecaster(**settings).fit(train, future=_future(test, RETAIL_H))  # type: ignore[arg-type]

@@ -90,6 +90,9 @@ class GlobalBoosting:
         learning_rate: Shrinkage per round.
         num_leaves: Leaves per tree.
         max_train_steps: Rows per series used for training (the most recent ones).
+        objective: LightGBM loss: ``"tweedie"`` (the mean of count demand) or e.g. ``"l1"``
+            (the median, which absolute-error metrics such as MASE reward).
+        alias: Name of the forecast column (and prefix of the interval columns).
         seed: LightGBM's seed (training is deterministic for a given seed and data).
         n_jobs: LightGBM threads (-1: one per physical core).
     """
@@ -104,6 +107,8 @@ class GlobalBoosting:
         learning_rate: float = 0.08,
         num_leaves: int = 31,
         max_train_steps: int = 365,
+        objective: str = "tweedie",
+        alias: str = ALIAS,
         seed: int = 0,
         n_jobs: int = -1,
     ) -> None:
@@ -114,6 +119,8 @@ class GlobalBoosting:
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.max_train_steps = max_train_steps
+        self.objective = objective
+        self.alias = alias
         self.seed = seed
         self.n_jobs = n_jobs
 
@@ -127,6 +134,8 @@ class GlobalBoosting:
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
             "max_train_steps": self.max_train_steps,
+            "objective": self.objective,
+            "alias": self.alias,
             "seed": self.seed,
             "n_jobs": self.n_jobs,
         }
@@ -289,8 +298,8 @@ class GlobalBoosting:
         panel = self._panel(history)
         features, target, _ = self._training_rows(panel)
         params = {
-            "objective": "tweedie",
-            "tweedie_variance_power": 1.2,
+            "objective": self.objective,
+            **({"tweedie_variance_power": 1.2} if self.objective == "tweedie" else {}),
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
             "min_data_in_leaf": 50,
@@ -367,7 +376,7 @@ class GlobalBoosting:
             {
                 "unique_id": np.repeat(panel.ids, h),
                 "ds": dates.reshape(-1),
-                ALIAS: mean.reshape(-1),
+                self.alias: mean.reshape(-1),
             }
         )
         m = max(int(self.season_length), 1)
@@ -375,8 +384,8 @@ class GlobalBoosting:
         for level in levels:
             z = NormalDist().inv_cdf(0.5 + level / 200)
             half = (z * spread).reshape(-1)
-            out[f"{ALIAS}-lo-{level}"] = out[ALIAS] - half
-            out[f"{ALIAS}-hi-{level}"] = out[ALIAS] + half
+            out[f"{self.alias}-lo-{level}"] = out[self.alias] - half
+            out[f"{self.alias}-hi-{level}"] = out[self.alias] + half
         return out
 
     def _future_exog(

@@ -45,6 +45,11 @@ ZERO = "zero"
 """Pseudo-model of all-zero series: forecasts zero with zero-width intervals."""
 INTERMITTENT_ZERO_SHARE = 0.3
 CONFORMAL_WINDOWS = 2
+MEDIAN = "lgbm_median"
+GLOBALS = {GLOBAL: "tweedie", MEDIAN: "l1"}
+"""The global models by alias, with their LightGBM loss: the mean, and the median (which
+absolute-error metrics reward; where a median member is chosen, ``mean`` still carries the
+expected demand, from the mean models)."""
 MIN_GLOBAL_SERIES = 20
 """Series ``auto`` needs before it backtests the global model (it learns across series)."""
 MIN_CALIBRATION_POINTS = 200
@@ -91,6 +96,10 @@ class Forecaster:
         exog: Exogenous columns (e.g. ``("price", "on_promo")``) the ``lgbm`` model uses;
             their future values must be passed to :meth:`fit` / :meth:`predict` as ``future``.
         calibrate: Rescale interval widths so the backtest coverage matches each level.
+        shrinkage: Weight (0-1) of a candidate's mean backtest MASE over its series class
+            when ranking it for one series: one backtest window per series is noisy, and
+            pulling each series' scores towards the class's shared ranking steadies the
+            choice (0: each series on its own, the default; 1: one ranking per class).
         global_params: Settings for the ``lgbm`` model (see :class:`GlobalBoosting`), e.g.
             ``{"n_estimators": 300}``.
         id_col: Series identifier column.
@@ -117,6 +126,7 @@ class Forecaster:
         censor_window: int = 28,
         exog: Sequence[str] = (),
         calibrate: bool = True,
+        shrinkage: float = 0.0,
         global_params: Mapping[str, Any] | None = None,
         id_col: str = "unique_id",
         time_col: str = "ds",
@@ -138,6 +148,7 @@ class Forecaster:
         self.censor_window = censor_window
         self.exog = exog
         self.calibrate = calibrate
+        self.shrinkage = shrinkage
         self.global_params = global_params
         self.id_col = id_col
         self.time_col = time_col
@@ -164,6 +175,7 @@ class Forecaster:
             "censor_window": self.censor_window,
             "exog": list(self.exog),
             "calibrate": self.calibrate,
+            "shrinkage": self.shrinkage,
             "global_params": None if self.global_params is None else dict(self.global_params),
             "id_col": self.id_col,
             "time_col": self.time_col,
@@ -184,7 +196,7 @@ class Forecaster:
         self.history_ = history
         self.nonnegative_ = bool(self.nonnegative and (history["y"] >= 0).all())
         self.interval_scale_: dict[str, dict[int, float]] = {}
-        self.global_model_: GlobalBoosting | None = None
+        self.global_models_: dict[str, GlobalBoosting] = {}
         self.selection_, self.backtest_ = self._select(history)
         self._fit_global()
         self.forecast_levels_ = list(self.levels)
@@ -205,7 +217,9 @@ class Forecaster:
         ``future`` (id, time and the ``exog`` columns for the ``h`` steps after each series'
         end) is required when a chosen model uses exogenous columns and was not given to
         :meth:`fit` for these steps. Returns one row per series and step: the id and time
-        columns, ``forecast``, ``lo_<level>``/``hi_<level>`` per level and ``model``.
+        columns, ``forecast`` (the point forecast chosen by backtest MASE), ``mean`` (the
+        expected value; it differs where a median model is a member), ``lo_<level>``/
+        ``hi_<level>`` per level and ``model``.
         """
         self._check_fitted()
         steps = self.horizon if h is None else int(h)
@@ -222,7 +236,7 @@ class Forecaster:
             if future is not None:
                 future = self._standardise_future(future)
             out = self._forecast(steps, wanted, future)
-        columns = ["unique_id", "ds", "forecast"]
+        columns = ["unique_id", "ds", "forecast", "mean"]
         for level in wanted:
             columns += [f"lo_{level}", f"hi_{level}"]
         columns.append("model")
@@ -279,8 +293,8 @@ class Forecaster:
         self.backtest_.to_parquet(folder / "backtest.parquet", index=False)
         if self.forecast_ is not None:
             self.forecast_.to_parquet(folder / "forecast.parquet", index=False)
-        if self.global_model_ is not None:
-            self.global_model_.save(folder / "lgbm")
+        for alias, global_model in self.global_models_.items():
+            global_model.save(folder / alias)
         return folder
 
     @classmethod
@@ -311,11 +325,11 @@ class Forecaster:
         model.backtest_ = pd.read_parquet(folder / "backtest.parquet")
         saved = folder / "forecast.parquet"
         model.forecast_ = pd.read_parquet(saved) if saved.exists() else None
-        model.global_model_ = None
-        if (folder / "lgbm").is_dir():
-            ids = model._global_ids()
-            part = model.history_[model.history_["unique_id"].isin(ids)]
-            model.global_model_ = GlobalBoosting.load(folder / "lgbm", part)
+        model.global_models_ = {}
+        for alias in GLOBALS:
+            if (folder / alias).is_dir():
+                part = model.history_[model.history_["unique_id"].isin(model._global_ids(alias))]
+                model.global_models_[alias] = GlobalBoosting.load(folder / alias, part)
         return model
 
     # -- preparation ----------------------------------------------------------------------
@@ -329,12 +343,14 @@ class Forecaster:
             problems.append(f"horizon must be at least 1, got {self.horizon}")
         if self.n_windows < 1:
             problems.append(f"n_windows must be at least 1, got {self.n_windows}")
+        if not 0 <= self.shrinkage <= 1:
+            problems.append(f"shrinkage must be between 0 and 1, got {self.shrinkage}")
         if self.top_k < 1:
             problems.append(f"top_k must be at least 1, got {self.top_k}")
         problems += [
             f"level {lv} is not between 1 and 99" for lv in self.levels if not 0 < lv < 100
         ]
-        known = sorted([*MODELS, GLOBAL])
+        known = sorted([*MODELS, *GLOBALS])
         if not isinstance(self.models, str):
             unknown = [name for name in self.models if name not in known]
             if unknown:
@@ -436,7 +452,7 @@ class Forecaster:
             if self.models != "auto":
                 return (self.models,)
             names = AUTO_INTERMITTENT if series_class == "intermittent" else AUTO_REGULAR
-            return (*names, GLOBAL) if use_global else names
+            return (*names, *GLOBALS) if use_global else names
         return tuple(self.models)
 
     def _auto_uses_global(self, series: int) -> bool:
@@ -461,8 +477,8 @@ class Forecaster:
     def _eligible(self, names: Sequence[str], length: int, h: int) -> tuple[str, ...]:
         out = []
         for name in names:
-            if name == GLOBAL:
-                if length >= self._global_model().min_length():
+            if name in GLOBALS:
+                if length >= self._global_model(name).min_length():
                     out.append(name)
                 continue
             spec = MODELS[name]
@@ -502,11 +518,12 @@ class Forecaster:
             groups.setdefault(eligible, []).append(uid)
 
         frames = []
-        global_ids: list[str] = []
+        global_ids: dict[str, list[str]] = {}
         for names, ids in groups.items():
-            if GLOBAL in names:
-                global_ids += ids
-            statistical = [n for n in names if n != GLOBAL]
+            for alias in GLOBALS:
+                if alias in names:
+                    global_ids.setdefault(alias, []).extend(ids)
+            statistical = [n for n in names if n not in GLOBALS]
             if not statistical or (len(names) == 1 and not self.levels):
                 continue
             part = history.loc[history["unique_id"].isin(ids), ["unique_id", "ds", "y"]]
@@ -521,7 +538,8 @@ class Forecaster:
             frames.append(cv.reset_index(drop="unique_id" in cv.columns))
         backtest = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         if global_ids and (len(groups) > 1 or any(len(n) > 1 for n in groups) or self.levels):
-            backtest = self._join_global_backtest(backtest, history, global_ids)
+            for alias, ids in global_ids.items():
+                backtest = self._join_global_backtest(backtest, history, ids, alias)
         selection = pd.DataFrame(rows)
         if not backtest.empty:
             selection = self._rank(selection, history, backtest)
@@ -563,15 +581,27 @@ class Forecaster:
         selection = selection.set_index("unique_id")
         selection["cv_mase"] = np.nan
         selection["seasonal_naive_mase"] = np.nan
+        all_scores: dict[str, dict[str, float]] = {}
+        trains: dict[str, Any] = {}
         for uid, cv in per_series.items():
             past = histories[uid]
-            train = past.loc[past["ds"] <= first_cutoff[uid], "y"].to_numpy()
+            trains[uid] = past.loc[past["ds"] <= first_cutoff[uid], "y"].to_numpy()
             names = [n for n in selection.at[uid, "candidates"].split(",") if n in cv.columns]
-            scores = {
-                n: mase(cv["y"], cv[n], train, self.season_length_)
+            all_scores[uid] = {
+                n: mase(cv["y"], cv[n], trains[uid], self.season_length_)
                 for n in names
                 if cv[n].notna().all()
             }
+        pooled = self._pooled_scores(selection, all_scores)
+        weight = self.shrinkage
+        for uid, cv in per_series.items():
+            train = trains[uid]
+            names = [n for n in selection.at[uid, "candidates"].split(",") if n in cv.columns]
+            own = all_scores[uid]
+            scores = own
+            if weight and own:
+                shared = pooled.get(str(selection.at[uid, "series_class"]), {})
+                scores = {n: (1 - weight) * v + weight * shared.get(n, v) for n, v in own.items()}
             if not scores:
                 scores = {names[0]: float("inf")}
             ranked = sorted(scores, key=lambda n: (scores[n], names.index(n)))
@@ -587,11 +617,27 @@ class Forecaster:
                     cv["y"], cv["seasonal_naive"], train, self.season_length_
                 )
             label = members[0] if len(members) == 1 else f"mean of {', '.join(members)}"
+            how = "lowest backtest MASE" if not weight else "lowest backtest MASE (shrunk)"
             selection.at[uid, "reason"] = (
-                f"{label}: lowest backtest MASE ({selection.at[uid, 'cv_mase']:.3f}) of "
-                f"{len(names)} candidates"
+                f"{label}: {how} ({selection.at[uid, 'cv_mase']:.3f}) of {len(names)} candidates"
             )
         return selection.reset_index()
+
+    @staticmethod
+    def _pooled_scores(
+        selection: pd.DataFrame, scores: dict[str, dict[str, float]]
+    ) -> dict[str, dict[str, float]]:
+        """Mean backtest MASE of every candidate over the series of each class."""
+        sums: dict[str, dict[str, list[float]]] = {}
+        for uid, own in scores.items():
+            bucket = sums.setdefault(str(selection.at[uid, "series_class"]), {})
+            for name, value in own.items():
+                if np.isfinite(value):
+                    bucket.setdefault(name, []).append(value)
+        return {
+            cls: {name: float(np.mean(values)) for name, values in models.items()}
+            for cls, models in sums.items()
+        }
 
     def _score_intervals(self, selection: pd.DataFrame, backtest: pd.DataFrame) -> pd.DataFrame:
         """Add the chosen forecast, its bounds and interval hits at every level to the backtest.
@@ -672,31 +718,42 @@ class Forecaster:
         return high_f
 
     # -- the global model -----------------------------------------------------------------
-    def _global_model(self) -> GlobalBoosting:
+    def _global_model(self, alias: str = GLOBAL) -> GlobalBoosting:
         settings = {"n_jobs": self.n_jobs, **(self.global_params or {})}
+        settings.setdefault("objective", GLOBALS[alias])
         return GlobalBoosting(
-            season_length=self.season_length_, freq=self.freq_, exog=tuple(self.exog), **settings
+            season_length=self.season_length_,
+            freq=self.freq_,
+            exog=tuple(self.exog),
+            alias=alias,
+            **settings,
         )
 
-    def _global_ids(self) -> list[str]:
+    def _global_ids(self, alias: str) -> list[str]:
+        """Series whose members use global model ``alias``.
+
+        The mean model also serves, as ``mean``, every series using the median one.
+        """
         sel = self.selection_
-        uses = sel["members"].str.split(",").map(lambda names: GLOBAL in names)
+        wanted = {alias, MEDIAN} if alias == GLOBAL else {alias}
+        uses = sel["members"].str.split(",").map(lambda names: bool(wanted & set(names)))
         return [str(uid) for uid in sel.loc[uses, "unique_id"]]
 
     def _needs_future(self) -> bool:
-        return bool(self.exog) and self.global_model_ is not None
+        return bool(self.exog) and bool(self.global_models_)
 
     def _fit_global(self) -> None:
-        ids = self._global_ids()
-        if ids:
-            lightgbm_module()
-            part = self.history_[self.history_["unique_id"].isin(ids)]
-            self.global_model_ = self._global_model().fit(part)
+        for alias in GLOBALS:
+            ids = self._global_ids(alias)
+            if ids:
+                lightgbm_module()
+                part = self.history_[self.history_["unique_id"].isin(ids)]
+                self.global_models_[alias] = self._global_model(alias).fit(part)
 
     def _join_global_backtest(
-        self, backtest: pd.DataFrame, history: pd.DataFrame, ids: list[str]
+        self, backtest: pd.DataFrame, history: pd.DataFrame, ids: list[str], alias: str
     ) -> pd.DataFrame:
-        """The lgbm forecasts of every backtest window, joined to the statistical ones."""
+        """A global model's forecasts of every backtest window, joined to the others."""
         h, windows = self.horizon, self.n_windows
         part = history[history["unique_id"].isin(ids)]
         from_end = part.groupby("unique_id", sort=False).cumcount(ascending=False)
@@ -705,7 +762,7 @@ class Forecaster:
             back = (windows - window) * h
             train = part[from_end >= back]
             test = part[(from_end < back) & (from_end >= back - h)]
-            model = self._global_model().fit(train)
+            model = self._global_model(alias).fit(train)
             out = model.predict(
                 h, future=test, levels=list(self.levels), nonnegative=self.nonnegative_
             )
@@ -747,11 +804,10 @@ class Forecaster:
         """Forecast every series with its members; returns the long output with ``step``."""
         sel = self.selection_
         pieces = []
-        global_out = None
-        if self.global_model_ is not None:
-            global_out = self.global_model_.predict(
-                h, future=future, levels=levels, nonnegative=self.nonnegative_
-            )
+        global_out = {
+            alias: model.predict(h, future=future, levels=levels, nonnegative=self.nonnegative_)
+            for alias, model in self.global_models_.items()
+        }
         zero_ids = sel.loc[sel["members"] == ZERO, "unique_id"]
         if len(zero_ids):
             pieces.append(self._zero_forecast(zero_ids.tolist(), h, levels))
@@ -762,17 +818,22 @@ class Forecaster:
         classes = dict(zip(sel["unique_id"], sel["series_class"], strict=True))
         for names, ids in groups.items():
             part = self.history_.loc[self.history_["unique_id"].isin(ids), ["unique_id", "ds", "y"]]
-            statistical = [n for n in names if n != GLOBAL]
+            statistical = [n for n in names if n not in GLOBALS]
             out = None
             if statistical:
                 sf = self._statsforecast(statistical, h)
                 out = sf.forecast(h=h, df=part, level=levels or None)
                 out = out.reset_index(drop="unique_id" in out.columns)
-            if GLOBAL in names and global_out is not None:
-                mine = global_out[global_out["unique_id"].isin(ids)]
+            extra = [a for a in GLOBALS if a in names]
+            if MEDIAN in names and GLOBAL not in names and len(names) == len(extra):
+                extra.append(GLOBAL)  # its mean stands in for the median-only ensemble
+            for alias in extra:
+                mine = global_out[alias][global_out[alias]["unique_id"].isin(ids)]
                 out = mine if out is None else out.merge(mine, on=["unique_id", "ds"], how="left")
             assert out is not None
             result = out[["unique_id", "ds"]].copy()
+            means = [n for n in names if n != MEDIAN] or [GLOBAL]
+            result["mean"] = out[means].mean(axis=1)
             result["forecast"] = out[list(names)].mean(axis=1)
             for level in levels:
                 for side in ("lo", "hi"):
@@ -806,6 +867,7 @@ class Forecaster:
             rows.append(pd.DataFrame({"unique_id": uid, "ds": future}))
         out = pd.concat(rows, ignore_index=True)
         out["forecast"] = 0.0
+        out["mean"] = 0.0
         for level in levels:
             out[f"lo_{level}"] = 0.0
             out[f"hi_{level}"] = 0.0

@@ -72,6 +72,14 @@ def _daily_sigma(forecast: pd.DataFrame) -> pd.Series:
     return (forecast[f"hi_{level}"] - forecast["forecast"]) / z
 
 
+def _expected(forecast: pd.DataFrame) -> str:
+    """The column of expected demand: ``mean`` if the forecast has one, else ``forecast``.
+
+    A median point forecast understates the demand to stock for.
+    """
+    return "mean" if "mean" in forecast.columns else "forecast"
+
+
 def protection_demand(
     mean: npt.NDArray[np.float64],
     var: npt.NDArray[np.float64],
@@ -120,7 +128,7 @@ def order_up_to_schedule(
         item = stock.loc[uid]
         lead = _value(item, "lead_time_days", policy.lead_time_days)
         lead_std = _value(item, "lead_time_std_days", policy.lead_time_std_days)
-        mean = part["forecast"].to_numpy(dtype=np.float64)
+        mean = part[_expected(part)].to_numpy(dtype=np.float64)
         var = part["sigma"].to_numpy(dtype=np.float64) ** 2
         levels = []
         for review in range(reviews):
@@ -193,7 +201,7 @@ def _decide(
     moq = int(_value(item, "min_order_qty", policy.min_order_qty))
     on_hand = _value(item, "on_hand", 0.0)
     on_order = _value(item, "on_order", 0.0)
-    mean = part["forecast"].to_numpy(dtype=np.float64)
+    mean = part[_expected(part)].to_numpy(dtype=np.float64)
     var = part["sigma"].to_numpy(dtype=np.float64) ** 2
     demand_protection, sigma_protection, protection = protection_demand(
         mean, var, start=0, lead=lead, lead_std=lead_std, review_days=policy.review_days

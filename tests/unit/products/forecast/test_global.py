@@ -158,3 +158,30 @@ def test_intervals_are_calibrated_on_the_backtest(promo_panel: pd.DataFrame) -> 
     factor = summary["interval_scale"]["regular"]["80"]
     assert factor != 1.0
     assert not np.allclose(width, raw_width)
+
+
+def test_median_model_keeps_the_mean_for_planning(promo_panel: pd.DataFrame) -> None:
+    train, test = _split(promo_panel)
+    model = Forecaster(
+        models=["lgbm_median"],
+        horizon=H,
+        levels=(80,),
+        exog=("price", "promo"),
+        n_jobs=1,
+        global_params=FAST,
+    ).fit(train, future=test[["unique_id", "ds", "price", "promo"]])
+    assert set(model.global_models_) == {"lgbm", "lgbm_median"}
+    out = model.predict()
+    assert out["forecast"].mean() < out["mean"].mean()  # the median of skewed counts
+    assert (out["model"] == "lgbm_median").all()
+
+
+def test_shrinkage_one_gives_one_ranking_per_class(series: pd.DataFrame) -> None:
+    names = ["naive", "ses", "historic_average", "window_average"]
+    model = Forecaster(models=names, horizon=H, levels=(), n_jobs=1, top_k=2, shrinkage=1.0)
+    chosen = model.fit(series).selection_
+    regular = chosen[chosen["series_class"] == "regular"]
+    assert regular["members"].nunique() == 1
+    assert "shrunk" in regular["reason"].iloc[0]
+    with pytest.raises(ContractError, match="shrinkage"):
+        Forecaster(shrinkage=2.0).fit(series)
