@@ -5,9 +5,21 @@ interaction; each system ranks all items the user has not seen in u1.base; metri
 Every system's settings are chosen on one validation split carved from u1.base (20% at random,
 seed 0; u1.test is a random split of ratings, so the validation split mirrors it); u1.test is
 only used to score. Each system runs in its own process (wall seconds and peak memory).
+The item-kNN anchor is the classic item-based rule (Sarwar et al. 2001) over implicit's cosine
+neighbours; ``auto`` tries the anchors' own grids on the same validation split, blends the
+best with runners-up, and is refitted on all of u1.base.
 
-    python -m benchmarks.bench_recommend            # full grids + latency
-    python -m benchmarks.bench_recommend --quick    # one setting per anchor
+Serving (synthetic shop, 10,000 items): each model is fitted as the workspace default, saved,
+loaded, and asked for a top-10 with explanations for random users in-process (wall and CPU
+time). The default model (``auto``, what ``lakeforge recommend fit`` makes) is then served by
+uvicorn beside a bare FastAPI anchor answering the same route with a constant body of the
+same shape, both up at once and measured in alternating rounds by a load generator in its
+own process (32 keep-alive clients); each server's CPU time per request is recorded too, to
+separate the server's cost from the load generator's and the machine's.
+
+    python -m benchmarks.bench_recommend                  # everything
+    python -m benchmarks.bench_recommend --only serving   # keep the ml-100k rows
+    python -m benchmarks.bench_recommend --quick          # one setting per anchor
 """
 
 from __future__ import annotations
@@ -315,6 +327,7 @@ def in_process_latency(workspace: Path, requests: int) -> dict[str, Any]:
     users = [f"U{u}" for u in rng.integers(0, N_USERS, requests)]
     for user in users[:100]:
         model.recommend_columns([user], 10, True, True)
+    load_before = os.getloadavg()[0]
     wall, cpu = [], []
     for user in users:
         t0, c0 = time.perf_counter(), time.thread_time()
@@ -333,6 +346,9 @@ def in_process_latency(workspace: Path, requests: int) -> dict[str, Any]:
         "p99_ms": round(float(np.percentile(wall, 99)), 3),
         "cpu_p50_ms": round(float(np.percentile(cpu, 50)), 3),
         "cpu_p99_ms": round(float(np.percentile(cpu, 99)), 3),
+        # wall-clock tails on a shared machine are preemptions: the load says how many
+        # other runnable processes there were (2 cores)
+        "load_average_1m": round(max(load_before, os.getloadavg()[0]), 2),
     }
 
 
@@ -499,6 +515,7 @@ def run_serving(choice: str, quick: bool) -> dict[str, Any]:
                 ),
             )
         tokens = {"lakeforge": token, "bare": ""}
+        load_before = os.getloadavg()[0]
         parts: dict[str, list[tuple[list[float], int, float]]] = {s: [] for s in HTTP_SYSTEMS}
         cpu = dict.fromkeys(HTTP_SYSTEMS, 0.0)  # server CPU seconds while measured
         try:
@@ -517,6 +534,7 @@ def run_serving(choice: str, quick: bool) -> dict[str, Any]:
             for _, process in servers.values():
                 process.terminate()
                 process.wait(timeout=60)
+    out["load_average_1m"] = round(max(load_before, os.getloadavg()[0]), 2)
     for system in HTTP_SYSTEMS:
         ms = np.array([x for lat, _, _ in parts[system] for x in lat]) * 1000
         wall = sum(w for _, _, w in parts[system])
@@ -610,6 +628,7 @@ def serving_rows(quick: bool) -> list[dict[str, Any]]:
                 "p99_ms": inproc["p99_ms"],
                 "cpu_p50_ms": inproc["cpu_p50_ms"],
                 "cpu_p99_ms": inproc["cpu_p99_ms"],
+                "load_average_1m": inproc["load_average_1m"],
                 "fit_s": round(result["seconds"], 3),
                 "wall_s": round(result["seconds"], 3),
                 "process_wall_s": result["process_wall_s"],
@@ -652,6 +671,7 @@ def serving_rows(quick: bool) -> list[dict[str, Any]]:
                         else f"{served}; the same route returning a constant 10-item body"
                     ),
                     **http,
+                    "load_average_1m": result["load_average_1m"],
                     "wall_s": round(HTTP_ROUNDS * HTTP_ROUND_S, 1),
                     "process_wall_s": result["process_wall_s"],
                     "peak_memory_mb": result["peak_rss_mb"],
