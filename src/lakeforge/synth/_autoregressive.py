@@ -171,7 +171,8 @@ class AutoregressiveSynthesizer(TableSynthesizer):
         patience: Rounds without validation gain before a column's boosting stops.
         condition_particles: Candidate prefixes per row for conditions on later columns.
         smoothing: Share of each column's marginal mixed into its predicted distribution at
-            sampling time: a little more diversity, fewer near-copies of training rows.
+            sampling time: a little more diversity, fewer near-copies of training rows
+            (never applied to a column another one determines).
         threads: Columns fitted at once, one LightGBM thread each (0: all cores).
         progress: Show a progress bar while fitting.
 
@@ -421,7 +422,7 @@ class AutoregressiveSynthesizer(TableSynthesizer):
                 array, feats = _constant(codec, token, value, len(matrix), rng)
             else:
                 probs = self.models_[name].predict(matrix[:, :col], pool)
-                if self.smoothing > 0:
+                if self.smoothing > 0 and self.models_[name].lookup is None:
                     probs = (1.0 - self.smoothing) * probs + self.smoothing * codec.freq_
                 array, feats = codec.decode(_draw(probs, rng), None, rng)
             matrix[:, col] = feats
