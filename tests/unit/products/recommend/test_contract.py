@@ -118,3 +118,24 @@ def test_arrays_are_stored_without_pickle(interactions, tmp_path: Path):
     folder = EASE(l2=20.0).fit(interactions).save(tmp_path / "m")
     with np.load(folder / "arrays.npz", allow_pickle=False) as arrays:
         assert all(arrays[name].dtype != object for name in arrays.files)
+
+
+def test_large_state_is_saved_uncompressed_and_round_trips(
+    interactions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import zipfile
+
+    from lakeforge.products.recommend import _base
+
+    model = EASE(l2=20.0).fit(interactions)
+    monkeypatch.setattr(_base, "_COMPRESS_BELOW", 0)  # every model counts as large
+    model.save(tmp_path / "big")
+    monkeypatch.setattr(_base, "_COMPRESS_BELOW", 2**40)
+    model.save(tmp_path / "small")
+    with zipfile.ZipFile(tmp_path / "big" / "arrays.npz") as big:
+        assert {i.compress_type for i in big.infolist()} == {zipfile.ZIP_STORED}
+    with zipfile.ZipFile(tmp_path / "small" / "arrays.npz") as small:
+        assert {i.compress_type for i in small.infolist()} == {zipfile.ZIP_DEFLATED}
+    for folder in ("big", "small"):
+        loaded = load_model(tmp_path / folder)
+        assert loaded.recommend("U001", k=5).equals(model.recommend("U001", k=5))
