@@ -43,6 +43,7 @@ __all__ = [
     "correlation_similarity",
     "cramers_v",
     "encode_frames",
+    "identifier_like",
     "ks_complement",
     "ks_statistic",
     "nanmean",
@@ -132,6 +133,29 @@ def resolve_kinds(
             "sample every column, or pass them in exclude="
         )
     return {c: k for c, k in resolved.items() if c not in exclude}
+
+
+def identifier_like(
+    real: pa.Table | pl.DataFrame,
+    kinds: Mapping[str, ColumnKind],
+    *,
+    max_distinct_share: float = 0.5,
+) -> list[str]:
+    """Categorical columns whose values are mostly distinct (names, free text, codes).
+
+    Such a column has no category distribution to compare (every value is seen about once),
+    and it is trivially "associated" with every other column; sdmetrics would type it
+    ``id`` or ``text`` and skip it. The share is of the non-null real values.
+    """
+    frame = as_frame(real)
+    out = []
+    for name, kind in kinds.items():
+        if kind != "categorical":
+            continue
+        values = frame[name].drop_nulls()
+        if values.len() > 1 and values.n_unique() > max_distinct_share * values.len():
+            out.append(name)
+    return out
 
 
 def _as_float(series: pl.Series) -> np.ndarray:

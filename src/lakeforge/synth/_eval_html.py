@@ -251,6 +251,10 @@ def _single_body(d: Mapping[str, Any], level: int = 2) -> str:
         f"<{h}>Summary</{h}>",
         _figures(d),
         _checks_table(d["checks"]),
+        "".join(
+            f'<p class="muted">Not compared: {escape(name)} ({escape(why)})</p>'
+            for name, why in d.get("skipped_columns", {}).items()
+        ),
         f"<{h}>Columns: real vs synthetic</{h}>",
         _legend([("real", _REAL), ("synthetic", _SYNTH)]),
         '<div class="grid">',

@@ -22,6 +22,7 @@ from lakeforge.contracts import Contract
 from lakeforge.errors import ContractError
 from lakeforge.synth._eval_fidelity import (
     PairTrend,
+    identifier_like,
     ks_statistic,
     pair_trends,
     prepare_columns,
@@ -216,6 +217,10 @@ def inter_table_trends(
     if joined_real.height == 0 or joined_syn.height == 0:
         return []
     kinds = resolve_kinds(joined_real.to_arrow(), joined_syn.to_arrow())
+    for name in identifier_like(joined_real, kinds):
+        del kinds[name]
+    parent_cols = [c for c in parent_cols if f"parent.{c}" in kinds]
+    child_cols = [c for c in child_cols if f"child.{c}" in kinds]
     prepared = prepare_columns(joined_real, joined_syn, kinds)
     pairs = [(f"parent.{p}", f"child.{c}") for p in parent_cols for c in child_cols]
     return pair_trends(prepared, pairs)

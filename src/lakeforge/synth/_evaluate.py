@@ -38,6 +38,7 @@ from lakeforge.synth._eval_fidelity import (
     PreparedColumn,
     as_frame,
     column_shapes,
+    identifier_like,
     ks_statistic,
     nanmean,
     pair_trend_mean,
@@ -270,6 +271,7 @@ class SynthesisReport:
     verdicts: list[AreaVerdict] = field(default_factory=list)
     charts: dict[str, Any] = field(default_factory=dict)
     title: str = "Synthetic data report"
+    skipped_columns: dict[str, str] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -297,6 +299,7 @@ class SynthesisReport:
             "passed": self.passed,
             "rows": {"real": self.n_real, "synthetic": self.n_synthetic, "holdout": self.n_holdout},
             "kinds": dict(self.kinds),
+            "skipped_columns": dict(self.skipped_columns),
             "verdict": [asdict(v) for v in self.verdicts],
             "checks": [asdict(c) for c in self.checks],
             "thresholds": asdict(self.thresholds),
@@ -536,6 +539,14 @@ def evaluate(
     if real_t.height == 0 or syn_t.height == 0:
         raise ContractError("cannot evaluate an empty table (real or synthetic has no rows)")
     resolved = resolve_kinds(real_t.to_arrow(), syn_t.to_arrow(), kinds=kinds, exclude=exclude)
+    skipped = {
+        name: "identifier-like: most values are distinct, no distribution to compare"
+        for name in identifier_like(real_t, resolved)
+        if name not in (kinds or {}) and name != target
+    }
+    resolved = {name: kind for name, kind in resolved.items() if name not in skipped}
+    if not resolved:
+        raise ContractError("no column left to compare (all excluded or identifier-like)")
     unknown = [c for c in copy_ignore if c not in resolved]
     if unknown:
         raise ContractError(f"copy_ignore names unknown columns: {', '.join(unknown)}")
@@ -607,6 +618,7 @@ def evaluate(
         verdicts=verdicts,
         charts=charts,
         title=title,
+        skipped_columns=skipped,
     )
 
 

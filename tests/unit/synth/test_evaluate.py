@@ -424,3 +424,18 @@ def test_pairs_independent_in_the_real_data_do_not_count() -> None:
     xy = next(p for p in report.fidelity.pairs if p.column_2 == "y")
     assert report.fidelity.column_pair_trends == pytest.approx(xy.score)
     assert xy.score < 0.6
+
+
+def test_identifier_like_columns_are_not_compared(train: pa.Table) -> None:
+    # Setup: a unique name per row, which a generator replaces by new names
+    names = pa.array([f"person {i}" for i in range(N)])
+    real = train.append_column("name", names)
+    synthetic = people(N, 2).append_column("name", pa.array([f"other {i}" for i in range(N)]))
+    # Run
+    report = evaluate(real, synthetic, discriminator=False)
+    forced = evaluate(real, synthetic, discriminator=False, kinds={"name": "categorical"})
+    # Assert: left out and said so, unless the caller insists
+    assert "name" in report.skipped_columns and "name" not in report.kinds
+    assert report.verdict("fidelity") == "pass"
+    assert "Not compared: name" in report.to_html()
+    assert next(s.score for s in forced.fidelity.shapes if s.column == "name") == 0.0
