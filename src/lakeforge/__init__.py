@@ -3,6 +3,7 @@
 >>> import lakeforge as lf
 >>> ws = lf.Workspace.init("./shop")  # doctest: +SKIP
 >>> ws.ingest("orders.csv", table="orders").rows_written  # doctest: +SKIP
+>>> lf.synth.Synthesizer(contracts).fit(tables).sample(scale=1.0)  # doctest: +SKIP
 """
 
 from lakeforge import errors
@@ -45,4 +46,14 @@ __all__ = [
     "__version__",
     "errors",
     "get_settings",
+    "synth",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``lf.synth`` on first use (its generators pull in optional packages)."""
+    if name == "synth":
+        import importlib
+
+        return importlib.import_module("lakeforge.synth")
+    raise AttributeError(f"module 'lakeforge' has no attribute {name!r}")

@@ -9,6 +9,7 @@ matching built-in exception, so ``except ValueError`` keeps working::
     ├── NotFoundError (LookupError)
     │   └── TableNotFoundError                    no such table / version
     ├── ContractError (ValueError)                an invalid contract (all problems at once)
+    │   └── SynthesisError                        tables that cannot be synthesised as asked
     ├── SourceError (ValueError)                  a source that cannot be read at all
     ├── IngestError (RuntimeError)
     │   └── RejectedDataError                     reject rate above --max-reject-rate
@@ -41,6 +42,7 @@ __all__ = [
     "QueryError",
     "RejectedDataError",
     "SourceError",
+    "SynthesisError",
     "TableNotFoundError",
     "WorkspaceError",
 ]
@@ -115,6 +117,12 @@ class ContractError(LakeforgeError, ValueError):
     """A contract is invalid; ``problems`` lists every issue found."""
 
     code = "contract_error"
+
+
+class SynthesisError(ContractError):
+    """Tables and contracts that cannot be synthesised as asked (all problems listed)."""
+
+    code = "synthesis_error"
 
 
 class SourceError(LakeforgeError, ValueError):

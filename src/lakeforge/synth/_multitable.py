@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 
 from lakeforge._version import __version__
 from lakeforge.contracts import Contract
-from lakeforge.errors import ContractError, NotFittedError
+from lakeforge.errors import NotFittedError, SynthesisError
 from lakeforge.synth._base import SYNTHESIZERS, TableSynthesizer, load_synthesizer
 from lakeforge.synth._constraints import (
     Constraint,
@@ -78,12 +78,6 @@ _EXHAUSTIVE_LIMIT = 200_000
 
 LinkRole = Literal["driving", "secondary", "inherit"]
 Progress = Callable[[str, int, int], None]
-
-
-class SynthesisError(ContractError):
-    """Tables and contracts that cannot be synthesised as asked (all problems listed)."""
-
-    code = "synthesis_error"
 
 
 # -- plans (what fit learned about each table; JSON-ready) --------------------------------------
