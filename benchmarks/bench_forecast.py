@@ -449,6 +449,37 @@ def pd_index(frame: Any) -> Any:
     return pd.MultiIndex.from_frame(frame[["unique_id", "ds"]])
 
 
+def flatten_retail(row: dict[str, Any]) -> dict[str, Any]:
+    """Copy a retail row's headline figures to top-level keys (for the results table)."""
+    if not row["dataset"].startswith("retail"):
+        return row
+    out = dict(row)
+    if "scores" in row:
+        demand = row["scores"]["vs_demand"]
+        out.update(
+            {
+                "smape": round(demand["smape"], 3),
+                "mase": round(demand["mase"], 4),
+                "coverage_80": round(demand.get("coverage_80", float("nan")), 4),
+                "coverage_95": round(demand.get("coverage_95", float("nan")), 4),
+            }
+        )
+        if "gain_over_seasonal_naive" in row:
+            out["mase_gain_vs_seasonal_naive"] = round(row["gain_over_seasonal_naive"]["demand"], 4)
+    if "same_start" in row:
+        same = row["same_start"]
+        out.update(
+            {
+                "cycle_service_level": round(same["plan"]["cycle_service_level"], 4),
+                "stockout_day_reduction": round(
+                    same["stockout_day_reduction_vs_naive_at_equal_inventory"], 4
+                ),
+                "inventory_ratio": round(same["inventory_ratio_vs_naive_at_equal_inventory"], 4),
+            }
+        )
+    return out
+
+
 def retail_main(stores: int) -> None:
     """Run the retail systems (each in its own process) and write their rows."""
     previous = RESULTS / "forecast.json"
@@ -532,7 +563,7 @@ def retail_main(stores: int) -> None:
             **base,
         }
     )
-    path = write_results("forecast", rows)
+    path = write_results("forecast", [flatten_retail(row) for row in rows])
     print(json.dumps({"gain": gain, "replay": replay, "effect": effect}, indent=1, default=str))
     print(f"wrote {path}")
 
