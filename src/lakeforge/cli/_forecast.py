@@ -14,7 +14,7 @@ from rich.table import Table as RichTable
 from lakeforge.cli._shared import JsonOpt, WorkspaceOpt
 from lakeforge.cli._shared import fail as _fail
 from lakeforge.cli._shared import out as _out
-from lakeforge.errors import LakeforgeError, NotFoundError
+from lakeforge.errors import ContractError, LakeforgeError, NotFoundError
 from lakeforge.workspace import Workspace
 
 __all__ = ["forecast_app"]
@@ -166,6 +166,11 @@ def fit(
     from lakeforge.products._lake import write_gold_table
 
     try:
+        if _csv(exog) and not future_table:
+            raise ContractError(
+                f"--exog {exog} needs --future-table: a table with {ids}, {time_col} and "
+                f"{exog} for the {horizon} steps to forecast (future prices and promotions)"
+            )
         with Workspace.open(workspace) as ws:
             model = _fit(
                 ws,

@@ -25,6 +25,7 @@ __all__ = ["router", "store_plan"]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
     for code, text in (
+        (400, "a table the plan reads from cannot be queried"),
         (401, "no token, or an unknown, revoked or expired one"),
         (403, "the role may not read rows"),
         (404, "no plan or forecasts yet, or no such store in them"),

@@ -99,3 +99,13 @@ def test_inventory_plan_from_the_lake(workspace: Path) -> None:
         assert ws.table("inventory_plan").num_rows() == 20
         edges = ws.lineage("inventory_plan", direction="upstream").to_dict()["edges"]
         assert {e["source"] for e in edges} >= {"table:forecasts", "table:inventory"}
+
+
+def test_exogenous_columns_need_future_values(workspace: Path) -> None:
+    base = ["--horizon", "7", "--models", "lgbm", "--levels", "80", "-w", str(workspace)]
+    result = runner.invoke(forecast_app, ["fit", *base, "--exog", "price,on_promo"])
+    assert result.exit_code == 1
+    assert "--future-table" in result.output
+    backtest = runner.invoke(forecast_app, ["backtest", *base, "--exog", "price", "--json"])
+    assert backtest.exit_code == 0, backtest.output  # the backtest has the history's prices
+    assert json.loads(backtest.output)["series"] == 20
