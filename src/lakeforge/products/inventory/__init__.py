@@ -2,6 +2,7 @@
 
 :func:`plan_orders` turns forecasts into one order decision per series (with its reason),
 :func:`plan_from_lake` does it from the lake's tables into a gold table, and
+:func:`order_up_to_schedule` re-sizes the order-up-to level for each coming review, and
 :func:`replay_policy` replays a plan over known demand against the naive policy.
 """
 
@@ -22,9 +23,9 @@ from lakeforge.products.inventory._replay import (
 __all__ = [
     "InventoryPolicy",
     "ReplayResult",
-    "plan_from_lake",
     "naive_at_inventory",
     "order_up_to_schedule",
+    "plan_from_lake",
     "plan_orders",
     "protection_demand",
     "replay_policy",
