@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-import pyarrow as pa
 import typer
 from rich.table import Table as RichTable
 
 from lakeforge.cli._shared import JsonOpt, WorkspaceOpt
 from lakeforge.cli._shared import fail as _fail
 from lakeforge.cli._shared import out as _out
-from lakeforge.errors import ContractError, LakeforgeError, NotFoundError
+from lakeforge.errors import LakeforgeError, NotFoundError
 from lakeforge.workspace import Workspace
 
 __all__ = ["forecast_app"]
@@ -25,8 +23,6 @@ forecast_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-SEPARATOR = "/"
 
 TableOpt = Annotated[str, typer.Option("--table", help="Lake table with the history.")]
 IdOpt = Annotated[
@@ -70,31 +66,7 @@ def _csv(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def _history(
-    ws: Workspace,
-    table: str,
-    ids: list[str],
-    time_col: str,
-    target: str | None,
-    stockout: str | None,
-    exog: Sequence[str] = (),
-) -> Any:
-    """The table's series as a pandas frame ``unique_id, ds, y`` (+ ``stockout``, exogenous)."""
-    wanted = [target] if target else []
-    extra = [stockout] if stockout else []
-    frame = ws.table(table).read(columns=[*ids, time_col, *wanted, *extra, *exog]).to_pandas()
-    unique_id = frame[ids[0]].astype(str)
-    for column in ids[1:]:
-        unique_id = unique_id + SEPARATOR + frame[column].astype(str)
-    renamed = {time_col: "ds", **({target: "y"} if target else {})}
-    renamed |= {stockout: "stockout"} if stockout else {}
-    columns = ["unique_id", "ds", *(["y"] if target else [])]
-    columns += [*(["stockout"] if stockout else []), *exog]
-    return frame.assign(unique_id=unique_id).rename(columns=renamed)[columns]
-
-
-def _fit(
-    ws: Workspace,
+def _lake_args(
     *,
     table: str,
     ids: str,
@@ -106,27 +78,25 @@ def _fit(
     season_length: int | None,
     windows: int,
     stockout: str | None,
-    exog: str = "",
-    future_table: str | None = None,
-) -> Any:
-    from lakeforge.products.forecast import Forecaster
-
+    exog: str,
+    future_table: str | None,
+) -> dict[str, Any]:
+    """CLI options as keyword arguments of ``fit_from_lake`` / ``forecast_from_lake``."""
     names = _csv(models)
-    chosen: str | list[str] = "auto" if names in ([], ["auto"]) else names
-    exogenous = _csv(exog)
-    history = _history(ws, table, _csv(ids), time_col, target, stockout, exogenous)
-    future = None
-    if future_table:
-        future = _history(ws, future_table, _csv(ids), time_col, None, None, exogenous)
-    return Forecaster(
-        models=chosen,
-        horizon=horizon,
-        levels=tuple(int(v) for v in _csv(levels)),
-        season_length=season_length,
-        n_windows=windows,
-        stockout_col="stockout" if stockout else None,
-        exog=tuple(exogenous),
-    ).fit(history, future=future)
+    return {
+        "table": table,
+        "ids": _csv(ids),
+        "time_col": time_col,
+        "target": target,
+        "stockout": stockout,
+        "exog": _csv(exog),
+        "future_table": future_table,
+        "models": "auto" if names in ([], ["auto"]) else names,
+        "horizon": horizon,
+        "levels": tuple(int(v) for v in _csv(levels)),
+        "season_length": season_length,
+        "n_windows": windows,
+    }
 
 
 def _summary_view(summary: dict[str, Any], title: str) -> RichTable:
@@ -163,53 +133,28 @@ def fit(
     ``<out-table>_selection`` (the model chosen per series, why, and its gain over
     SeasonalNaive), with lineage from ``--table``.
     """
-    from lakeforge.products._lake import write_gold_table
+    from lakeforge.products.forecast import forecast_from_lake
 
     try:
-        if _csv(exog) and not future_table:
-            raise ContractError(
-                f"--exog {exog} needs --future-table: a table with {ids}, {time_col} and "
-                f"{exog} for the {horizon} steps to forecast (future prices and promotions)"
-            )
         with Workspace.open(workspace) as ws:
-            model = _fit(
+            _, summary = forecast_from_lake(
                 ws,
-                table=table,
-                ids=ids,
-                time_col=time_col,
-                target=target,
-                horizon=horizon,
-                models=models,
-                levels=levels,
-                season_length=season_length,
-                windows=windows,
-                stockout=stockout,
-                exog=exog,
-                future_table=future_table,
+                out_table=out_table,
+                **_lake_args(
+                    table=table,
+                    ids=ids,
+                    time_col=time_col,
+                    target=target,
+                    horizon=horizon,
+                    models=models,
+                    levels=levels,
+                    season_length=season_length,
+                    windows=windows,
+                    stockout=stockout,
+                    exog=exog,
+                    future_table=future_table,
+                ),
             )
-            params = {**model.get_params(), "table": table, "id": ids, "target": target}
-            sources = [table, *([future_table] if future_table else [])]
-            forecast = pa.Table.from_pandas(model.predict(), preserve_index=False)
-            selection = pa.Table.from_pandas(model.selection_, preserve_index=False)
-            version = write_gold_table(
-                ws,
-                out_table,
-                forecast,
-                sources=sources,
-                kind="forecast",
-                params=params,
-                description=f"forecasts of {table}.{target}, {horizon} steps",
-            )
-            write_gold_table(
-                ws,
-                f"{out_table}_selection",
-                selection,
-                sources=sources,
-                kind="forecast",
-                params=params,
-                description=f"model chosen per series of {out_table}",
-            )
-            summary = {**model.backtest_summary(), "table": out_table, "version": version}
     except LakeforgeError as exc:
         _fail(exc, as_json)
     if as_json:
@@ -239,22 +184,26 @@ def backtest(
     as_json: JsonOpt = False,
 ) -> None:
     """Rolling-origin evaluation: MASE per series against SeasonalNaive, interval coverage."""
+    from lakeforge.products.forecast import fit_from_lake
+
     try:
         with Workspace.open(workspace) as ws:
-            model = _fit(
+            model = fit_from_lake(
                 ws,
-                table=table,
-                ids=ids,
-                time_col=time_col,
-                target=target,
-                horizon=horizon,
-                models=models,
-                levels=levels,
-                season_length=season_length,
-                windows=windows,
-                stockout=stockout,
-                exog=exog,
-                future_table=future_table,
+                **_lake_args(
+                    table=table,
+                    ids=ids,
+                    time_col=time_col,
+                    target=target,
+                    horizon=horizon,
+                    models=models,
+                    levels=levels,
+                    season_length=season_length,
+                    windows=windows,
+                    stockout=stockout,
+                    exog=exog,
+                    future_table=future_table,
+                ),
             )
     except LakeforgeError as exc:
         _fail(exc, as_json)

@@ -8,6 +8,12 @@ Example:
 
 from lakeforge.products.forecast._boosting import GlobalBoosting
 from lakeforge.products.forecast._forecaster import Forecaster, season_length_for
+from lakeforge.products.forecast._lake import (
+    SEPARATOR,
+    fit_from_lake,
+    forecast_from_lake,
+    read_history,
+)
 from lakeforge.products.forecast._metrics import (
     bias,
     coverage,
@@ -22,13 +28,17 @@ from lakeforge.products.forecast._report import backtest_report
 
 __all__ = [
     "MODELS",
+    "SEPARATOR",
     "Forecaster",
     "GlobalBoosting",
     "backtest_report",
     "bias",
     "coverage",
+    "fit_from_lake",
+    "forecast_from_lake",
     "mase",
     "quantile_loss",
+    "read_history",
     "rmsse",
     "season_length_for",
     "smape",

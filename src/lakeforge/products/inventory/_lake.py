@@ -12,13 +12,11 @@ import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 import pyarrow as pa
 
 from lakeforge.products._lake import write_gold_table
+from lakeforge.products.forecast._lake import SEPARATOR
 from lakeforge.products.inventory._plan import InventoryPolicy, plan_orders
 from lakeforge.workspace import Workspace
 
 __all__ = ["plan_from_lake"]
-
-SEPARATOR = "/"
-"""How ``lakeforge forecast fit`` joins ``store_id`` and ``product_id`` into a series id."""
 
 
 def plan_from_lake(

@@ -18,8 +18,7 @@ runner = CliRunner()
 FIT = ["fit", "--horizon", "14", "--models", "seasonal_naive,naive", "--levels", "80,95"]
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("inventory") / "shop"
     Workspace.init(root).close()
     config = RetailConfig(stores=2, products=20, customers=50, days=70, seed=3)
@@ -27,15 +26,23 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_plan_before_forecasts_is_a_clean_error(workspace: Path) -> None:
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A world with forecasts (each test stands alone, whichever xdist worker runs it)."""
+    root = _world(tmp_path_factory)
+    assert runner.invoke(forecast_app, [*FIT, "-w", str(root)]).exit_code == 0
+    return root
+
+
+def test_plan_before_forecasts_is_a_clean_error(tmp_path_factory: pytest.TempPathFactory) -> None:
     from lakeforge.products.inventory._router import store_plan
 
-    with Workspace.open(workspace) as ws, pytest.raises(NotFoundError, match="forecast fit"):
+    root = _world(tmp_path_factory)
+    with Workspace.open(root) as ws, pytest.raises(NotFoundError, match="forecast fit"):
         store_plan(ws, "S001")
 
 
 def test_plan_writes_a_gold_table_with_reasons_and_lineage(workspace: Path) -> None:
-    assert runner.invoke(forecast_app, [*FIT, "-w", str(workspace)]).exit_code == 0
     args = ["plan", "--service-level", "0.9", "--review-days", "7", "-w", str(workspace)]
     result = runner.invoke(inventory_app, [*args, "--json"])
     assert result.exit_code == 0, result.output
