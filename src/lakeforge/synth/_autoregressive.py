@@ -5,9 +5,15 @@ quantile bins, categories with rare-category protection and a pool for long tail
 columns are put in one order (context columns first, then ``first_columns``, then the rest),
 and for each column a small LightGBM classifier learns the distribution of its token given
 the columns before it (numbers as their values, categories as native categorical features),
-with early stopping on a held-out tenth so it does not memorise rows. Sampling draws the
-columns one by one with temperature 1, the numbers inside their bin from the empirical
-CDF.
+with early stopping on a held-out tenth. A column that an earlier categorical column
+determines (``education-num`` by ``education``) is a lookup table, not a model. Columns are
+fitted in parallel threads, one LightGBM thread each. Sampling draws the columns one by one
+(temperature 1), the numbers inside their bin from the empirical CDF.
+
+Against memorisation: shallow trees with at least ``min_data_in_leaf`` rows per leaf, each
+column learning from its own random ``row_share`` of the rows, nearly independent columns
+(a sampling weight) placed last so no model can use them to single rows out, and a little
+of each column's marginal mixed in at sampling (``smoothing``).
 
 Conditions on a column that is not at the front are met exactly, without rejection, by
 sequential importance resampling: each output row carries ``condition_particles`` candidate
@@ -195,12 +201,12 @@ class AutoregressiveSynthesizer(TableSynthesizer):
         first_columns: Sequence[str] = (),
         weak_dependence: float = 0.05,
         num_rounds: int = 300,
-        learning_rate: float = 0.1,
+        learning_rate: float = 0.15,
         num_leaves: int = 15,
         min_data_in_leaf: int = 50,
         validation_share: float = 0.1,
-        row_share: float = 1.0,
-        patience: int = 10,
+        row_share: float = 0.85,
+        patience: int = 5,
         condition_particles: int = 32,
         smoothing: float = 0.02,
         threads: int = 0,
