@@ -15,7 +15,7 @@ $(BIN)/python:
 	$(PIP) install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet -e ".[forecast,recommend,synth]"
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python

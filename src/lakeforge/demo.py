@@ -3,7 +3,11 @@
 1. Simulate a small retail business with a little dirt (1% faulty rows in the fact tables).
 2. Ingest every table through its contract: bad rows land in quarantine with their reasons.
 3. Ingest the real public datasets found under ``LAKEFORGE_DATA`` with inferred contracts.
-4. Print what was built and the commands to explore it.
+4. Build the data products: demand forecasts, the inventory plan, recommendations (gold
+   tables and saved models, with lineage).
+5. Fit a synthetic twin of the commerce tables, sample it into ``<root>-synthetic`` and
+   write its fidelity / utility / privacy report.
+6. Print what was built and the commands to explore it.
 """
 
 from __future__ import annotations
@@ -79,6 +83,8 @@ def run_demo(
     seed: int = 7,
     console: Console | None = None,
     real_data: bool = True,
+    products: bool = True,
+    twin: bool = True,
 ) -> Workspace:
     """Build the demo workspace at ``root`` (replacing an earlier demo) and return it."""
     console = console or Console()
@@ -91,6 +97,10 @@ def run_demo(
     _simulated(ws, root, preset=preset, dirty=dirty, seed=seed, console=console)
     if real_data:
         _real(ws, console)
+    if products:
+        _products(ws, console)
+    if twin:
+        _synthetic_twin(ws, root, console, seed=seed)
     _summary(ws, console, time.perf_counter() - started)
     return ws
 
@@ -128,6 +138,107 @@ def _real(ws: Workspace, console: Console) -> None:
             console.print(f"[red]{item.table}: {exc}")
             continue
         _report(console, outcome)
+
+
+#: Forecast candidates for the demo: fast, and still well ahead of SeasonalNaive on the
+#: simulated shop (``lakeforge forecast fit --models auto`` tries more and takes longer).
+DEMO_FORECAST_MODELS = ("seasonal_naive", "ses", "theta", "croston", "tsb", "lgbm")
+
+
+def _products(ws: Workspace, console: Console) -> None:
+    """Forecasts -> inventory plan -> recommendations, as gold tables and saved models."""
+    names = {info.name for info in ws.tables()}
+    if not {"daily_sales", "order_items", "inventory"} <= names:
+        return
+    try:
+        from lakeforge.products.forecast import forecast_from_lake
+        from lakeforge.products.inventory import plan_from_lake
+        from lakeforge.products.recommend._workspace import fit_and_save, read_training_frames
+    except ImportError as exc:
+        console.print(
+            f"[dim]data products skipped ({exc.name} missing): "
+            "pip install 'lakeforge[forecast,recommend]'[/]"
+        )
+        return
+    with console.status("forecasting demand per store x product (backtest, intervals)..."):
+        _, summary = forecast_from_lake(
+            ws,
+            table="daily_sales",
+            target="units_sold",
+            stockout="stockout",
+            horizon=28,
+            models=list(DEMO_FORECAST_MODELS),
+        )
+    console.print(
+        f"  [green]ok[/] forecasts: {summary['series']:,} series, 28 days ahead; backtest MASE "
+        f"{summary['mase']:.3f} vs SeasonalNaive {summary['seasonal_naive_mase']:.3f} "
+        f"({summary['gain_over_seasonal_naive']:.0%} better), 80%/95% intervals"
+    )
+    with console.status("planning orders from the forecast distributions..."):
+        plan = plan_from_lake(ws)
+    ordering = plan[plan["order_qty"] > 0]
+    console.print(
+        f"  [green]ok[/] inventory_plan: {len(ordering):,} of {len(plan):,} store x product "
+        f"pairs to reorder, e.g. {ordering['unique_id'].iloc[0]}: {ordering['reason'].iloc[0]}"
+        if len(ordering)
+        else f"  [green]ok[/] inventory_plan: {len(plan):,} pairs, nothing to reorder"
+    )
+    with console.status("fitting recommendations (auto: item-kNN / ALS / EASE / content)..."):
+        frames = read_training_frames(
+            ws,
+            "order_items",
+            user="customer_id",
+            item="product_id",
+            items="products",
+            users="customers",
+        )
+        fit_and_save(ws, ["auto"], frames)
+    console.print(
+        f"  [green]ok[/] recommender: {frames.interactions.height:,} interactions, saved in "
+        f"{ws.root / 'models' / 'recommend'}"
+    )
+
+
+#: The commerce tables of the simulated shop that the demo's synthetic twin covers.
+TWIN_TABLES = ("stores", "products", "customers", "orders", "order_items", "payments", "reviews")
+
+
+def _synthetic_twin(ws: Workspace, root: Path, console: Console, *, seed: int) -> None:
+    """A synthetic twin of the commerce tables (PII faked, keys regenerated) and its report."""
+    if not set(TWIN_TABLES) <= {info.name for info in ws.tables()}:
+        return
+    try:
+        import faker  # noqa: F401  (the synth extra)
+
+        from lakeforge.synth import Synthesizer
+        from lakeforge.synth._stream import read_tables, report_twin, sample_into
+    except ImportError as exc:
+        console.print(
+            f"[dim]synthetic twin skipped ({exc.name} missing): pip install 'lakeforge[synth]'[/]"
+        )
+        return
+    twin_root = root.parent / f"{root.name}-synthetic"
+    console.print(
+        f"fitting a synthetic twin of {len(TWIN_TABLES)} related tables "
+        "(PII faked, keys regenerated, contracts kept)..."
+    )
+    data, contracts = read_tables(ws, list(TWIN_TABLES))
+    syn = Synthesizer(contracts, method="copula", seed=seed).fit(data)
+    syn.save(ws.state_dir / "synth" / "default")  # `lakeforge synth sample/report` reuse it
+    if (twin_root / "lakeforge.toml").is_file():
+        shutil.rmtree(twin_root)
+    summary = sample_into(syn, twin_root, seed=seed, origin=ws.root)
+    with Workspace.open(twin_root) as twin_ws:
+        twin, _ = read_tables(twin_ws, list(TWIN_TABLES))
+    report = report_twin(syn, data, twin_root / "report", synthetic=twin, seed=seed)
+    written = sum(t["rows_written"] for t in summary["tables"].values())
+    rejected = sum(t["rows_quarantined"] for t in summary["tables"].values())
+    console.print(
+        f"  [green]ok[/] synthetic twin: {written:,} rows in {twin_root}, {rejected:,} rejected by "
+        f"the contracts; foreign keys {min(report.foreign_key_integrity.values()):.0%} intact, "
+        f"cardinality >= {min(report.cardinality.values()):.2f}"
+    )
+    console.print(f"  report: {twin_root / 'report' / 'report.html'}")
 
 
 def _ingest_real(ws: Workspace, path: Path, item: RealDataset) -> Any:
@@ -176,6 +287,15 @@ def _summary(ws: Workspace, console: Console, seconds: float) -> None:
             f'group by 1 order by 2 desc" -w {rel}',
             f"lakeforge lineage order_items -w {rel}",
         ]
+    if "forecasts" in names:
+        hints += [
+            f"lakeforge forecast show S001/P0001 -w {rel}",
+            f"lakeforge inventory plan --service-level 0.95 -w {rel}",
+        ]
+    if (rel / "models" / "recommend" / "DEFAULT").is_file():
+        hints.append(f"lakeforge recommend for C00001 -k 10 --explain -w {rel}")
+    if (rel / ".lakeforge" / "synth" / "default").is_dir():
+        hints.append(f"lakeforge synth sample --scale 2 -w {rel}")
     elif infos:
         first = infos[0].name
         hints += [

@@ -551,11 +551,25 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Serve the API and dashboard at the end.")
     ] = True,
     port: Annotated[int, typer.Option(help="Port for the service.")] = 8000,
+    products: Annotated[
+        bool,
+        typer.Option(
+            "--products/--no-products", help="Build forecasts, the plan and recommendations."
+        ),
+    ] = True,
+    twin: Annotated[
+        bool, typer.Option("--twin/--no-twin", help="Write a synthetic twin and its report.")
+    ] = True,
 ) -> None:
     """Build a demo lakehouse end to end, then serve it (the main job behind `make demo`)."""
     from lakeforge.demo import create_demo_users, run_demo
 
-    ws = _run(False, lambda: run_demo(path, preset=preset, dirty=dirty, seed=seed, console=out))
+    ws = _run(
+        False,
+        lambda: run_demo(
+            path, preset=preset, dirty=dirty, seed=seed, console=out, products=products, twin=twin
+        ),
+    )
     tokens = create_demo_users(ws)
     root = ws.root
     ws.close()
