@@ -60,15 +60,23 @@ TABLES: dict[str, tuple[str, str, list[tuple[str, str, str]]]] = {
         ],
     ),
     "forecast": (
-        "M4 Hourly (h=48) and Weekly (h=13), official test sets, scored by m4_score.py",
+        "M4 Hourly (h=48) and Weekly (h=13), official test sets, scored by m4_score.py; "
+        "the simulated retail world against its true demand; the inventory replay",
         "Target: Lakeforge auto beats the best single model by at least 3% OWA, in at most 3x "
-        "the slowest one's time.",
+        "the slowest one's time; retail: MASE >= 20% better than SeasonalNaive, 80%/95% "
+        "intervals cover 76-84%/92-97%; replay at 95%: service level within 2 points, "
+        "stock-out days -15% vs naive at equal or lower inventory.",
         [
             ("dataset", "dataset", "{}"),
             ("system", "system", "{}"),
             ("sMAPE", "smape", "{:.3f}"),
             ("MASE", "mase", "{:.3f}"),
             ("OWA", "owa", "{:.3f}"),
+            ("cov 80", "coverage_80", "{:.3f}"),
+            ("cov 95", "coverage_95", "{:.3f}"),
+            ("service level", "cycle_service_level", "{:.3f}"),
+            ("fewer stock-out days", "stockout_day_reduction", "{:.1%}"),
+            ("inventory vs naive", "inventory_ratio", "{:.2f}"),
             ("wall s", "wall_s", "{:.1f}"),
             ("peak MB", "peak_memory_mb", "{:,.0f}"),
         ],
