@@ -255,8 +255,32 @@ def _distance_chart(priv: PrivacyMeasures) -> dict[str, Any]:
 # -- the single-table report --------------------------------------------------------------
 
 
+class _ReportOutput:
+    """JSON and HTML output shared by the single- and multi-table reports."""
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _render(self) -> str:
+        raise NotImplementedError
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The report as JSON text, also written to ``path`` when given."""
+        text: str = json.dumps(self.to_dict(), indent=2)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def to_html(self, path: str | Path | None = None) -> str:
+        """A self-contained HTML page (inline SVG charts, no scripts), written to ``path``."""
+        page = self._render()
+        if path is not None:
+            Path(path).write_text(page, encoding="utf-8")
+        return page
+
+
 @dataclass
-class SynthesisReport:
+class SynthesisReport(_ReportOutput):
     """Fidelity, utility and privacy of one synthetic table, with the verdict per area."""
 
     n_real: int
@@ -326,21 +350,10 @@ class SynthesisReport:
         }
         return dict(_clean(out))
 
-    def to_json(self, path: str | Path | None = None) -> str:
-        """The report as JSON text, also written to ``path`` when given."""
-        text: str = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            Path(path).write_text(text)
-        return text
-
-    def to_html(self, path: str | Path | None = None) -> str:
-        """A self-contained HTML page (inline SVG charts, no scripts), written to ``path``."""
+    def _render(self) -> str:
         from lakeforge.synth._eval_html import render_single
 
-        page = render_single(self.to_dict())
-        if path is not None:
-            Path(path).write_text(page, encoding="utf-8")
-        return page
+        return render_single(self.to_dict())
 
 
 def _fidelity_checks(fid: FidelityMeasures, t: Thresholds) -> list[Check]:
@@ -626,7 +639,7 @@ def evaluate(
 
 
 @dataclass
-class MultiTableReport:
+class MultiTableReport(_ReportOutput):
     """Per-table fidelity plus integrity, cardinality and parent -> child trends."""
 
     tables: dict[str, SynthesisReport]
@@ -682,21 +695,11 @@ class MultiTableReport:
         }
         return dict(_clean(out))
 
-    def to_json(self, path: str | Path | None = None) -> str:
-        """The report as JSON text, also written to ``path`` when given."""
-        text: str = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            Path(path).write_text(text)
-        return text
-
-    def to_html(self, path: str | Path | None = None) -> str:
-        """A self-contained HTML page: relations first, then a section per table."""
+    def _render(self) -> str:
+        """Relations first, then a section per table."""
         from lakeforge.synth._eval_html import render_multi
 
-        page = render_multi(self.to_dict())
-        if path is not None:
-            Path(path).write_text(page, encoding="utf-8")
-        return page
+        return render_multi(self.to_dict())
 
 
 def _cardinality_chart(real_counts: np.ndarray, syn_counts: np.ndarray) -> dict[str, Any]:
