@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import json
-import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any, ClassVar, Literal, Self
 import numpy as np
 import pyarrow as pa
 
+from lakeforge._artefacts import warn_if_other_version
 from lakeforge._version import __version__
 from lakeforge.errors import ContractError, NotFittedError
 
@@ -231,13 +231,7 @@ def load_synthesizer(path: str | Path) -> TableSynthesizer:
     """Load any saved generator from its folder."""
     folder = Path(path)
     doc = json.loads((folder / "synthesizer.json").read_text())
-    if doc.get("lakeforge_version") != __version__:
-        warnings.warn(
-            f"synthesizer at {folder} was saved by Lakeforge {doc.get('lakeforge_version')}, "
-            f"this is {__version__}; refit if samples look wrong",
-            UserWarning,
-            stacklevel=2,
-        )
+    warn_if_other_version(doc.get("lakeforge_version"), "synthesizer", folder, symptom="samples")
     try:
         cls = SYNTHESIZERS[doc["method"]]
     except KeyError:

@@ -50,6 +50,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakeforge._artefacts import warn_if_other_version
 from lakeforge._version import __version__
 from lakeforge.contracts import Contract
 from lakeforge.errors import NotFittedError, SynthesisError
@@ -769,13 +770,9 @@ class Synthesizer:
         if not document.is_file():
             raise SynthesisError(f"no saved synthesizer at {folder} (synthesizer.json not found)")
         doc = json.loads(document.read_text())
-        if doc.get("lakeforge_version") != __version__:
-            warnings.warn(
-                f"synthesizer at {folder} was saved by Lakeforge {doc.get('lakeforge_version')}, "
-                f"this is {__version__}; refit if samples look wrong",
-                UserWarning,
-                stacklevel=2,
-            )
+        warn_if_other_version(
+            doc.get("lakeforge_version"), "synthesizer", folder, symptom="samples"
+        )
         resolve_method(doc["method"])
         contracts = [Contract.from_dict(body) for body in doc["contracts"].values()]
         params = doc["params"]

@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
+from lakeforge._artefacts import warn_if_other_version
 from lakeforge._version import __version__
 from lakeforge.errors import ContractError, NotFittedError
 from lakeforge.products.forecast._boosting import ALIAS as GLOBAL
@@ -302,13 +302,9 @@ class Forecaster:
         """Read a forecaster :meth:`save` wrote; warns when another Lakeforge version wrote it."""
         folder = Path(path)
         meta = json.loads((folder / "forecaster.json").read_text())
-        if meta.get("lakeforge_version") != __version__:
-            warnings.warn(
-                f"forecaster saved by Lakeforge {meta.get('lakeforge_version')}, loaded by "
-                f"{__version__}; refit it if its forecasts look wrong",
-                UserWarning,
-                stacklevel=2,
-            )
+        warn_if_other_version(
+            meta.get("lakeforge_version"), "forecaster", folder, symptom="its forecasts"
+        )
         params = meta["params"]
         params["levels"] = tuple(params["levels"])
         model = cls(**params)

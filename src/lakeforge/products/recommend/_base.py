@@ -9,7 +9,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from lakeforge._artefacts import warn_if_other_version
 from lakeforge._version import __version__
 from lakeforge.errors import ContractError, NotFittedError
 from lakeforge.products.recommend._frames import as_interactions, as_items, as_users, to_polars
@@ -637,13 +637,7 @@ def load_model(path: str | Path) -> Recommender:
     """Load any saved recommender from its folder."""
     folder = Path(path)
     doc = json.loads((folder / "model.json").read_text())
-    if doc.get("lakeforge_version") != __version__:
-        warnings.warn(
-            f"model at {folder} was saved by Lakeforge {doc.get('lakeforge_version')}, "
-            f"this is {__version__}; refit if answers look wrong",
-            UserWarning,
-            stacklevel=2,
-        )
+    warn_if_other_version(doc.get("lakeforge_version"), "model", folder, symptom="answers")
     cls = MODEL_REGISTRY[doc["model"]]
     model = cls(**doc["params"])
     with np.load(folder / "arrays.npz", allow_pickle=False) as npz:
