@@ -107,6 +107,38 @@ def test_auto_backtests_the_global_model_on_many_daily_series(promo_panel: pd.Da
     few = train[train["unique_id"].isin(["s00", "s01"])][["unique_id", "ds", "y"]]
     small = Forecaster(horizon=H, levels=(), n_jobs=1).fit(few)
     assert not any("lgbm" in c for c in small.selection_["candidates"])
+    assert small.backtest_summary()["selection"] == "ensemble"
+    assert small.backtest_summary()["shrinkage"] == 0.0
+    assert "theta" in small.selection_["candidates"].iloc[0].split(",")
+
+
+def test_auto_beside_the_global_models_keeps_cheap_candidates_and_picks_one(
+    promo_panel: pd.DataFrame,
+) -> None:
+    train, test = _split(promo_panel)
+    model = Forecaster(
+        horizon=H, levels=(80,), exog=("price", "promo"), n_jobs=1, global_params=FAST
+    ).fit(train, future=test[["unique_id", "ds", "price", "promo"]])
+    summary = model.backtest_summary()
+    assert summary["selection"] == "best"
+    assert summary["shrinkage"] == 0.5
+    for candidates in model.selection_["candidates"]:
+        names = candidates.split(",")
+        assert {"lgbm", "lgbm_median", "seasonal_naive"} <= set(names)
+        assert not {"theta", "ets", "mstl"} & set(names)
+    assert not model.selection_["members"].str.contains(",").any()
+    assert model.selection_["reason"].str.contains("shrunk").all()
+    explicit = Forecaster(
+        horizon=H,
+        levels=(),
+        exog=("price", "promo"),
+        n_jobs=1,
+        global_params=FAST,
+        selection="ensemble",
+        shrinkage=0.0,
+    ).fit(train, future=test[["unique_id", "ds", "price", "promo"]])
+    assert explicit.backtest_summary()["selection"] == "ensemble"
+    assert explicit.selection_["members"].str.count(",").eq(2).all()
 
 
 def test_save_load_round_trip_with_the_global_model(
@@ -185,3 +217,5 @@ def test_shrinkage_one_gives_one_ranking_per_class(series: pd.DataFrame) -> None
     assert "shrunk" in regular["reason"].iloc[0]
     with pytest.raises(ContractError, match="shrinkage"):
         Forecaster(shrinkage=2.0).fit(series)
+    with pytest.raises(ContractError, match="selection"):
+        Forecaster(selection="worst").fit(series)  # type: ignore[arg-type]

@@ -58,13 +58,12 @@ def test_auto_beats_seasonal_naive_with_calibrated_intervals(
         exog=EXOG,
         stockout_col="stockout",
         target_col="units_sold",
-        selection="best",
-        shrinkage=0.5,
     ).fit(train, future=future)
     forecast = auto.predict()
     naive = Forecaster(models="seasonal_naive", horizon=H, levels=(), target_col="units_sold")
     base = naive.fit(train).predict()
     assert _mean_mase(test, train, forecast) < 0.8 * _mean_mase(test, train, base)
+    assert auto.backtest_summary()["selection"] == "best"  # the default beside lgbm
     joined = test.merge(forecast, on=["unique_id", "ds"])
     classes = auto.selection_.set_index("unique_id")["series_class"]
     slow = joined["unique_id"].map(classes).eq("intermittent").to_numpy()
