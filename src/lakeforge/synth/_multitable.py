@@ -75,6 +75,8 @@ __all__ = ["SynthesisError", "Synthesizer", "parse_conditions", "parse_rows"]
 FORMAT_VERSION = 1
 _MAX_CONTEXT_CATEGORIES = 50
 _REPAIR_ROUNDS = 8
+#: parent rows whose child counts are matched to the real distribution at once
+_COUNT_WINDOW = 500_000
 _EXHAUSTIVE_LIMIT = 200_000
 
 LinkRole = Literal["driving", "secondary", "inherit"]
@@ -823,6 +825,32 @@ class Synthesizer:
 # -- one sampling run ---------------------------------------------------------------------------
 
 
+@dataclass
+class _NullBudget:
+    """Rows still to draw for one secondary key in one phase, and how many stay empty."""
+
+    rows: int
+    empty: int
+
+    def __post_init__(self) -> None:
+        self.empty = min(max(self.empty, 0), max(self.rows, 0))
+        self.keys = self.rows - self.empty  # rows of this phase that carry a key
+
+    def take(self, n: int, rng: np.random.Generator) -> int:
+        """How many of the next ``n`` rows are empty (all ``empty`` used by the last row)."""
+        if n <= 0:
+            return 0
+        if n >= self.rows:
+            empty = min(self.empty, n)
+        elif self.empty == 0:
+            empty = 0
+        else:
+            empty = int(rng.hypergeometric(self.empty, self.rows - self.empty, n))
+        self.rows = max(self.rows - n, 0)
+        self.empty -= empty
+        return empty
+
+
 class _Run:
     """State of one sampling run: the parents' frames and the row counts decided so far."""
 
@@ -845,15 +873,63 @@ class _Run:
         self.frames: dict[str, pa.Table] = {}
         self.rows: dict[str, int] = {}
         self._maps: list[pa.MemoryMappedFile] = []
+        #: per table, the frame file read batch by batch and its batches' first rows
+        self._readers: dict[str, tuple[pa.ipc.RecordBatchFileReader, np.ndarray]] = {}
+        self._files: list[pa.NativeFile] = []
+        #: the driving parent's rows of the block being sampled: (table, first row, rows)
+        self._window: tuple[str, int, pa.Table] | None = None
+        self._batch_cache: dict[str, tuple[int, pa.RecordBatch]] = {}
 
     def close(self) -> None:
         self.frames.clear()
-        for mapped in self._maps:
-            mapped.close()
+        self._readers.clear()
+        for handle in [*self._maps, *self._files]:
+            handle.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _rows_of(self, name: str, first: int, last: int) -> pa.Table:
+        """Frame rows ``first:last`` of a sampled table, read from its file, not mapped.
+
+        A driving parent is read window by window this way, so its pages never pile up in
+        the resident set however long it is (the memory map serves random access only).
+        """
+        if name not in self._readers:
+            return self.frames[name].slice(first, last - first)
+        reader, starts = self._readers[name]
+        lo = max(int(np.searchsorted(starts, first, side="right")) - 1, 0)
+        hi = int(np.searchsorted(starts, last, side="left"))
+        batches = [self._batch(name, i) for i in range(lo, min(hi, reader.num_record_batches))]
+        if not batches:
+            return self.frames[name].schema.empty_table()
+        window = pa.Table.from_batches(batches, schema=reader.schema)
+        return window.slice(first - int(starts[lo]), last - first)
 
     def _seed(self, *parts: int) -> int:
         return int(np.random.SeedSequence([self.seed, *parts]).generate_state(1)[0])
+
+    def _batch(self, name: str, number: int) -> pa.RecordBatch:
+        cached = self._batch_cache.get(name)
+        if cached is None or cached[0] != number:
+            cached = (number, self._readers[name][0].get_batch(number))
+            self._batch_cache[name] = cached
+        return cached[1]
+
+    def _parent_values(self, parent: str, column: str, index: np.ndarray) -> pa.Array:
+        """``column`` of the sampled ``parent`` rows at ``index`` (-1: null).
+
+        Rows inside the current block's window of the driving parent are taken from it;
+        anything else from the memory-mapped frame.
+        """
+        window = self._window
+        if window is not None and window[0] == parent:
+            _, first, rows = window
+            valid = index >= 0
+            inside = not valid.any() or (
+                int(index[valid].min()) >= first and int(index[valid].max()) < first + rows.num_rows
+            )
+            if inside:
+                return _take(rows.column(column), np.where(valid, index - first, -1))
+        return _take(self.frames[parent].column(column), index)
 
     def table_chunks(self, name: str) -> Iterator[pa.Table]:
         plan = self.syn.plans_[name]
@@ -861,15 +937,19 @@ class _Run:
         writer: pa.RecordBatchFileWriter | None = None
         path = self.workdir / f"{index}.arrow"
         produced = 0
+        starts: list[int] = []
         try:
             for chunk, frame_part in self._chunks(plan, index):
-                produced += chunk.num_rows
                 if plan.frame_columns:
                     if writer is None:
                         writer = pa.ipc.new_file(str(path), frame_part.schema)
-                    writer.write_table(frame_part)
+                    for batch in frame_part.combine_chunks().to_batches():
+                        starts.append(produced)
+                        writer.write_batch(batch)
+                produced += chunk.num_rows
                 yield chunk
         finally:
+            self._window = None
             if writer is not None:
                 writer.close()
         self.rows[name] = produced
@@ -882,6 +962,9 @@ class _Run:
                 mapped = pa.memory_map(str(path))
                 self._maps.append(mapped)
                 self.frames[name] = pa.ipc.open_file(mapped).read_all()
+                handle = pa.OSFile(str(path))
+                self._files.append(handle)
+                self._readers[name] = (pa.ipc.open_file(handle), np.asarray(starts, np.int64))
 
     def _chunks(self, plan: TablePlan, index: int) -> Iterator[tuple[pa.Table, pa.Table]]:
         driving = plan.driving
@@ -896,28 +979,24 @@ class _Run:
                 yield self._finish(plan, raw, ordinal, {}, number)
                 ordinal += n
             return
-        parent = self.frames[driving.parent]
         rng = np.random.default_rng(self._seed(index, 0, 1))
-        counts = _counts(parent, _count_column(plan.name), None)
-        counts = _match_quantiles(counts, driving.quantiles, rng)
-        if driving.parents:  # quantiles of a long table round; keep the real mean exactly
-            counts = _rescale(counts, round(driving.total * len(counts) / driving.parents))
-        if plan.max_children is not None:
-            counts = np.minimum(counts, plan.max_children)
         requested = self.planned.get(plan.name)
         orphan_total = 0
-        if requested is not None:
-            orphan_total = round(requested * plan.orphan_share) if plan.has_orphans else 0
-            counts = _rescale(counts, int(requested) - orphan_total)
-        elif plan.has_orphans and plan.orphan_share < 1:
+        if requested is not None and plan.has_orphans:
+            orphan_total = round(requested * plan.orphan_share)
+        counts = self._driven_counts(
+            plan, None if requested is None else int(requested) - orphan_total, rng
+        )
+        if requested is None and plan.has_orphans and plan.orphan_share < 1:
             orphan_total = round(counts.sum() * plan.orphan_share / (1 - plan.orphan_share))
         main_total = int(counts.sum())
-        slots = self._slots(plan, (main_total, orphan_total), rng)  # orphans use slots too
+        budgets = self._null_budgets(plan, main_total, orphan_total)
+        slots = self._slots(plan, budgets, rng)  # orphans use slots too
         number = 0
         blocks = (
             self._dense_blocks(plan, counts, slots, rng)
             if plan.dense
-            else self._slot_blocks(plan, counts, slots, rng)
+            else self._slot_blocks(plan, counts, slots, budgets, rng)
         )
         for links in blocks:
             parent_rows = links[driving.label]
@@ -937,7 +1016,7 @@ class _Run:
                     continue
                 if link.role == "secondary":
                     links[link.label] = self._draw_secondary(
-                        link, slots[link.label], n, rng, link.orphan_null_share
+                        slots[link.label], n, rng, budgets[link.label][1]
                     )
                 else:
                     weights = self._popularity(link)
@@ -947,11 +1026,45 @@ class _Run:
             ordinal += n
             number += 1
 
+    def _driven_counts(
+        self, plan: TablePlan, requested: int | None, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Children of every driving parent row, window by window of parent rows.
+
+        Each window's sampled counts keep their ranking but take the real distribution
+        (:func:`_match_quantiles`), then add up to the window's share of the total: the
+        real mean times the parents (scale 1: the real total), or ``requested``. Only the
+        counts themselves are held for the whole parent table (8 bytes a parent row).
+        """
+        driving = plan.driving
+        assert driving is not None
+        column = _count_column(plan.name)
+        parents = self.rows.get(driving.parent, self.frames[driving.parent].num_rows)
+        target: int | None = requested
+        if target is None and driving.parents:  # quantiles round; keep the real mean exactly
+            target = round(driving.total * parents / driving.parents)
+        counts = np.zeros(parents, dtype=np.int64)
+        for first in range(0, parents, _COUNT_WINDOW):
+            last = min(first + _COUNT_WINDOW, parents)
+            window = self._rows_of(driving.parent, first, last)
+            part = _counts(window, column, None)
+            part = _match_quantiles(part, driving.quantiles, rng)
+            if target is not None:
+                share = round(target * last / parents) - round(target * first / parents)
+                part = _rescale(part, share)
+            counts[first:last] = part
+        if plan.max_children is not None:
+            counts = np.minimum(counts, plan.max_children)
+            if requested is not None:
+                counts = _rescale(counts, requested)
+        return counts
+
     def _slot_blocks(
         self,
         plan: TablePlan,
         counts: np.ndarray,
         slots: dict[str, np.ndarray],
+        budgets: dict[str, tuple[_NullBudget, _NullBudget]],
         rng: np.random.Generator,
     ) -> Iterator[dict[str, np.ndarray]]:
         """Parent rows per child row, block by block: driving repeated, others by slots."""
@@ -961,22 +1074,25 @@ class _Run:
             parent_rows = np.repeat(np.arange(first, last, dtype=np.int64), counts[first:last])
             if len(parent_rows) == 0:
                 continue
+            self._window = (driving.parent, first, self._rows_of(driving.parent, first, last))
             links = {driving.label: parent_rows}
             for link in plan.links:
                 if link.role == "secondary":
                     links[link.label] = self._draw_secondary(
-                        link, slots[link.label], len(parent_rows), rng, link.null_share
+                        slots[link.label], len(parent_rows), rng, budgets[link.label][0]
                     )
                 elif link.role == "inherit" and link.via:
-                    through = self.frames[driving.parent].column(_index_column(link.via))
+                    through = self._parent_values(
+                        driving.parent, _index_column(link.via), parent_rows
+                    )
                     links[link.label] = np.asarray(
-                        through.take(pa.array(parent_rows)).to_numpy(zero_copy_only=False),
-                        dtype=np.int64,
+                        through.to_numpy(zero_copy_only=False), dtype=np.int64
                     )
             keep = self._repair_unique(plan, links, rng)
             if keep is not None:
                 links = {k: v[keep] for k, v in links.items()}
             yield links
+        self._window = None
 
     def _dense_blocks(
         self,
@@ -1045,31 +1161,57 @@ class _Run:
                 return np.asarray(weights, dtype=np.float64)
         return np.ones(rows, dtype=np.float64)
 
+    @staticmethod
+    def _null_budgets(
+        plan: TablePlan, main: int, orphans: int
+    ) -> dict[str, tuple[_NullBudget, _NullBudget]]:
+        """Per secondary link, exactly how many driven and orphan rows leave the key empty."""
+        return {
+            link.label: (
+                _NullBudget(main, round(main * link.null_share)),
+                _NullBudget(orphans, round(orphans * link.orphan_null_share)),
+            )
+            for link in plan.links
+            if link.role == "secondary"
+        }
+
     def _slots(
-        self, plan: TablePlan, totals: tuple[int, int], rng: np.random.Generator
+        self,
+        plan: TablePlan,
+        budgets: dict[str, tuple[_NullBudget, _NullBudget]],
+        rng: np.random.Generator,
     ) -> dict[str, np.ndarray]:
         """Per secondary link, how many child rows each parent row receives in all.
 
         The sampled popularity ranks the parent rows; the counts themselves follow the real
-        children-per-parent distribution, then add up to the rows expected to carry this key
-        (``totals``: driven and orphan rows, less each one's share of missing keys).
+        children-per-parent distribution, then add up to exactly the rows that carry this
+        key (driven and orphan rows, less the ones ``budgets`` leaves empty). When the
+        sampled parents are as many as the real ones and the total is the real total (scale
+        1), every parent row gets one of the real counts: a permutation of them.
         """
         out = {}
-        main, orphans = totals
         for link in plan.links:
             if link.role == "secondary":
                 popularity = np.rint(self._popularity(link)).astype(np.int64)
                 matched = _match_quantiles(popularity, link.quantiles, rng)
-                expected = main * (1 - link.null_share) + orphans * (1 - link.orphan_null_share)
-                out[link.label] = _rescale(matched, round(expected))
+                main, orphans = budgets[link.label]
+                out[link.label] = _rescale(matched, main.keys + orphans.keys)
         return out
 
     @staticmethod
     def _draw_secondary(
-        link: Link, remaining: np.ndarray, n: int, rng: np.random.Generator, null_share: float
+        remaining: np.ndarray, n: int, rng: np.random.Generator, budget: _NullBudget
     ) -> np.ndarray:
-        missing = rng.random(n) < null_share if null_share > 0 else np.zeros(n, dtype=bool)
-        wanted = int((~missing).sum())
+        """Parent rows for ``n`` child rows, taken from the slots left; ``budget`` empties some.
+
+        The empty keys of the chunk are a hypergeometric share of the budget's, so over the
+        whole table exactly the budgeted rows are empty and every slot is used.
+        """
+        empty = budget.take(n, rng)
+        missing = np.zeros(n, dtype=bool)
+        if empty:
+            missing[rng.choice(n, size=empty, replace=False)] = True
+        wanted = n - empty
         picked = np.full(n, -1, dtype=np.int64)
         if len(remaining) == 0:
             return picked
@@ -1137,8 +1279,7 @@ class _Run:
         columns = {}
         for name, (label, column) in plan.context.items():
             link = plan.link(label)
-            frame = self.frames[link.parent]
-            columns[name] = _take(frame.column(column), links[label])
+            columns[name] = self._parent_values(link.parent, column, links[label])
         return pa.table(columns) if columns else pa.table({"__rows": pa.nulls(n)})
 
     def _finish(
@@ -1166,10 +1307,9 @@ class _Run:
         if plan.copied and driving_rows(plan, links) is not None:
             parent_rows = driving_rows(plan, links)
             assert parent_rows is not None and plan.driving is not None
-            frame = self.frames[plan.driving.parent]
             for column, source in plan.copied.items():
                 if column not in rows.column_names:  # orphan rows learn it themselves
-                    columns[column] = _take(frame.column(source), parent_rows)
+                    columns[column] = self._parent_values(plan.driving.parent, source, parent_rows)
         for column, fmt in plan.keys.items():
             columns[column] = KeyFormat.from_dict(fmt).generate(ordinal, n)
         driving = plan.driving
@@ -1178,9 +1318,8 @@ class _Run:
             columns[column] = pa.array(start + _rank_within(group), pa.int64())
         for link in plan.links:
             index = links.get(link.label, np.full(n, -1, dtype=np.int64))
-            frame = self.frames[link.parent]
             for column, ref in zip(link.columns, link.ref_columns, strict=True):
-                columns[column] = _take(frame.column(ref), index)
+                columns[column] = self._parent_values(link.parent, ref, index)
         pii_plans = [PiiColumnPlan.from_dict(p) for p in plan.pii]
         if pii_plans:
             entity = {

@@ -425,3 +425,132 @@ def test_a_column_that_equals_its_parents_is_copied_from_the_sampled_parent(
         assert amount == totals[order]
     with pytest.raises(SynthesisError, match="copied from the parent"):
         fitted.sample(conditions=["payments.amount=3"])
+
+
+def _stores_world(seed: int = 0) -> tuple[dict[str, pa.Table], list[Contract]]:
+    """customers -> orders -> stores: 5 stores of very different sizes, some orders storeless."""
+    rng = np.random.default_rng(seed)
+    customers = 700
+    per = rng.geometric(0.25, size=customers)
+    owner = np.repeat(np.arange(customers), per)
+    n = len(owner)
+    store = rng.choice(5, size=n, p=[0.05, 0.1, 0.15, 0.3, 0.4]).astype(object)
+    store[rng.random(n) < 0.1] = None
+    tables = {
+        "stores": pa.table(
+            {"store_id": [f"S{i:03d}" for i in range(1, 6)], "size": [1, 2, 3, 4, 5]}
+        ),
+        "customers": pa.table(
+            {
+                "customer_id": [f"C{i:05d}" for i in range(customers)],
+                "age": rng.integers(18, 80, customers),
+            }
+        ),
+        "orders": pa.table(
+            {
+                "order_id": [f"O{i:06d}" for i in range(n)],
+                "customer_id": [f"C{i:05d}" for i in owner],
+                "store_id": [None if s is None else f"S{s + 1:03d}" for s in store],
+                "amount": np.round(rng.gamma(2.0, 20.0, n), 2),
+            }
+        ),
+    }
+    contracts = [
+        Contract(
+            table="stores",
+            columns=[Column(name="store_id"), Column(name="size", type="integer")],
+            primary_key=["store_id"],
+        ),
+        Contract(
+            table="customers",
+            columns=[Column(name="customer_id"), Column(name="age", type="integer")],
+            primary_key=["customer_id"],
+        ),
+        Contract(
+            table="orders",
+            columns=[
+                Column(name="order_id"),
+                Column(name="customer_id"),
+                Column(name="store_id"),
+                Column(name="amount", type="float"),
+            ],
+            primary_key=["order_id"],
+            foreign_keys=[
+                ForeignKey(
+                    columns=["customer_id"], ref_table="customers", ref_columns=["customer_id"]
+                ),
+                ForeignKey(columns=["store_id"], ref_table="stores", ref_columns=["store_id"]),
+            ],
+        ),
+    ]
+    return tables, contracts
+
+
+def _per_parent(table: pa.Table, column: str) -> list[int]:
+    counts = (
+        table.filter(pc.is_valid(table[column])).group_by(column).aggregate([(column, "count")])
+    )
+    return sorted(counts[f"{column}_count"].to_pylist())
+
+
+@pytest.mark.parametrize("chunk_rows", [100_000, 97])
+def test_a_small_secondary_parent_keeps_its_exact_count_profile(chunk_rows: int) -> None:
+    tables, contracts = _stores_world()
+    syn = Synthesizer(contracts, method="independent", seed=5, chunk_rows=chunk_rows).fit(tables)
+    link = syn.plans_["orders"].link("store_id")
+    assert link.role == "secondary" and syn.plans_["orders"].driving.parent == "customers"
+    for seed in (1, 2, 3):
+        twin = syn.sample(seed=seed)
+        real, fake = tables["orders"], twin["orders"]
+        assert fake.num_rows == real.num_rows  # scale 1: the real total
+        # every store gets one of the real stores' counts, the empty keys are as many
+        assert _per_parent(fake, "store_id") == _per_parent(real, "store_id")
+        assert fake["store_id"].null_count == real["store_id"].null_count
+        similarity = cardinality_similarity(tables, twin, contracts)
+        assert similarity["orders(store_id)->stores(store_id)"] == 1.0
+        assert set(foreign_key_integrity(twin, contracts).values()) == {1.0}
+
+
+def test_long_driving_parents_are_read_and_matched_window_by_window(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import lakeforge.synth._multitable as mt
+
+    monkeypatch.setattr(mt, "_COUNT_WINDOW", 64)  # 400 customers: 7 windows
+    tables, contracts = _segments()
+    syn = Synthesizer(contracts, method="independent", seed=2, chunk_rows=37).fit(tables)
+    twin = syn.sample(seed=3)
+    assert twin["orders"].num_rows == tables["orders"].num_rows  # the real total, exactly
+    assert set(foreign_key_integrity(twin, contracts).values()) == {1.0}
+    assert min(cardinality_similarity(tables, twin, contracts).values()) >= 0.9
+    assert syn.sample(rows={"orders": 1_501}, seed=3)["orders"].num_rows == 1_501
+    # the context a child row gets is its own parent's, read from the parent's window
+    lookup = Synthesizer(contracts, method=_ContextLookup, seed=2, chunk_rows=37).fit(tables)
+    sampled = lookup.sample(seed=3)
+    segment = dict(
+        zip(
+            sampled["customers"]["customer_id"].to_pylist(),
+            sampled["customers"]["segment"].to_pylist(),
+            strict=True,
+        )
+    )
+    amounts: dict[str, list[float]] = {"retail": [], "vip": []}
+    for customer, amount in _keys_of(sampled["orders"], ["customer_id", "amount"]):
+        amounts[segment[customer]].append(amount)
+    assert min(amounts["vip"]) > max(amounts["retail"])  # 160-240 against 16-24
+
+    run = mt._Run(
+        syn,
+        planned=syn.planned_rows(),
+        conditions={},
+        seed=1,
+        chunk_rows=37,
+        workdir=tmp_path,
+    )
+    try:
+        assert sum(chunk.num_rows for chunk in run.table_chunks("customers")) == 400
+        frame = run.frames["customers"]
+        for first, last in [(0, 400), (10, 150), (36, 38), (399, 400), (50, 50)]:
+            assert run._rows_of("customers", first, last).equals(frame.slice(first, last - first))
+    finally:
+        run.close()
