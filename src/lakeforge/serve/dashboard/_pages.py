@@ -1,4 +1,4 @@
-"""Dashboard pages: sign-in, tables overview, table detail, lineage.
+"""Dashboard pages: sign-in, tables overview, table detail, lineage (products: _product_pages).
 
 Pages read through the same service functions, permissions and masking as the API; the
 sign-in page stores the token in an HttpOnly, SameSite=Strict cookie that the API also
@@ -43,6 +43,9 @@ def install_dashboard(app: FastAPI) -> None:
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.include_router(router)
+    from lakeforge.serve.dashboard._product_pages import install_product_pages
+
+    install_product_pages(app)
 
 
 def _ago(value: Any) -> str:

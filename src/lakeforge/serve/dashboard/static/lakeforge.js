@@ -11,6 +11,37 @@
     responsive: true, maintainAspectRatio: false, animation: false,
     plugins: { legend: { position: "bottom" } },
   };
+  // History (line), forecast (dashed) and interval bands (filled between lo and hi).
+  function forecastChart(d) {
+    var hist = d.history || [], fc = d.forecast || [];
+    var labels = hist.map(function (p) { return p.ds.slice(0, 10); })
+      .concat(fc.map(function (p) { return String(p.ds).slice(0, 10); }));
+    var pad = function (n) { var a = []; for (var i = 0; i < n; i++) { a.push(null); } return a; };
+    var sets = [];
+    var shades = ["rgba(14,165,233,0.30)", "rgba(14,165,233,0.15)"];
+    (d.levels || []).slice().sort(function (a, b) { return a - b; }).forEach(function (lv, n) {
+      var lo = pad(hist.length).concat(fc.map(function (p) { return p["lo_" + lv]; }));
+      var hi = pad(hist.length).concat(fc.map(function (p) { return p["hi_" + lv]; }));
+      var colour = shades[Math.min(n, shades.length - 1)];
+      sets.push({ label: lv + "% low", data: lo, borderWidth: 0, pointRadius: 0, fill: false });
+      sets.push({ label: lv + "% interval", data: hi, borderWidth: 0, pointRadius: 0,
+                  backgroundColor: colour, fill: "-1" });
+    });
+    sets.push({ label: "history", data: hist.map(function (p) { return p.y; }).concat(pad(fc.length)),
+                borderColor: "#334155", borderWidth: 1.5, pointRadius: 0 });
+    sets.push({ label: "forecast", data: pad(hist.length).concat(fc.map(function (p) { return p.forecast; })),
+                borderColor: "#0ea5e9", borderDash: [6, 4], borderWidth: 2, pointRadius: 0 });
+    return {
+      type: "line",
+      data: { labels: labels, datasets: sets },
+      options: Object.assign({}, base, {
+        interaction: { mode: "index", intersect: false },
+        plugins: { legend: { position: "bottom", labels: { filter: function (item) {
+          return item.text.indexOf("low") < 0; } } } },
+        scales: { x: { grid: { display: false }, ticks: { maxTicksLimit: 12 } }, y: { beginAtZero: true } },
+      }),
+    };
+  }
   document.querySelectorAll("canvas.lf-chart").forEach(function (canvas) {
     var kind = canvas.getAttribute("data-kind");
     var config;
@@ -24,6 +55,8 @@
         options: Object.assign({}, base, { scales: { x: { stacked: true, grid: { display: false } },
                                                      y: { stacked: true, beginAtZero: true } } }),
       };
+    } else if (kind === "forecast") {
+      config = forecastChart(data);
     } else {
       config = {
         type: "bar",
