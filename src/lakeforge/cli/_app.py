@@ -609,8 +609,12 @@ def _free_port(preferred: int) -> int:
 
 def _register_optional() -> None:
     """Sub-commands that live in their own modules."""
+    from lakeforge.cli._serve import audit, serve, users_app
     from lakeforge.cli._simulate import simulate_app
 
+    app.command("serve")(serve)
+    app.add_typer(users_app, name="users")
+    app.command("audit")(audit)
     app.add_typer(simulate_app, name="simulate")
     try:
         from lakeforge.cli._forecast import forecast_app
