@@ -16,18 +16,22 @@ from lakeforge.products.inventory._plan import (
 from lakeforge.products.inventory._replay import (
     ReplayResult,
     naive_at_inventory,
+    naive_at_total_inventory,
     replay_policy,
     replay_series,
+    total_average_inventory,
 )
 
 __all__ = [
     "InventoryPolicy",
     "ReplayResult",
     "naive_at_inventory",
+    "naive_at_total_inventory",
     "order_up_to_schedule",
     "plan_from_lake",
     "plan_orders",
     "protection_demand",
     "replay_policy",
     "replay_series",
+    "total_average_inventory",
 ]

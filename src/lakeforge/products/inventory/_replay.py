@@ -23,7 +23,14 @@ import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
 from lakeforge.errors import ContractError
 
-__all__ = ["ReplayResult", "naive_at_inventory", "replay_policy", "replay_series"]
+__all__ = [
+    "ReplayResult",
+    "naive_at_inventory",
+    "naive_at_total_inventory",
+    "replay_policy",
+    "replay_series",
+    "total_average_inventory",
+]
 
 Policy = Literal["order_up_to", "naive"]
 
@@ -251,3 +258,52 @@ def replay_policy(
             }
         )
     return pd.DataFrame(rows)
+
+
+def total_average_inventory(result: pd.DataFrame) -> float:
+    """Mean units held per scored series-day over all series of a :func:`replay_policy` result."""
+    days = float(result["days"].sum())
+    if not days:
+        return 0.0
+    return float((result["average_inventory"] * result["days"]).sum() / days)
+
+
+def naive_at_total_inventory(
+    truth: pd.DataFrame,
+    plan: pd.DataFrame,
+    *,
+    average_inventory: float,
+    iterations: int = 25,
+    **settings: Any,
+) -> tuple[pd.DataFrame, float]:
+    """The naive policy from ``plan``'s ``on_hand`` times one scale, holding ``average_inventory``.
+
+    "Order what sold last period" keeps its inventory position near its starting stock, so
+    that stock decides how much it holds. One scale for every series' starting stock is
+    bisected until the naive buyer's mean inventory over all series (per scored series-day,
+    :func:`total_average_inventory`) equals ``average_inventory``, e.g. the plan's: the two
+    policies are then compared at equal total inventory, each free to spread it over the
+    series its own way from there. Returns the naive replay (:func:`replay_policy` rows) and
+    the scale; ``settings`` go to :func:`replay_policy`.
+    """
+    if average_inventory < 0:
+        raise ContractError(f"average_inventory must be >= 0, got {average_inventory}")
+    settings = {k: v for k, v in settings.items() if k not in ("policy", "match_inventory")}
+    start = plan["on_hand"].astype("float64")
+
+    def run(scale: float) -> pd.DataFrame:
+        return replay_policy(truth, plan.assign(on_hand=start * scale), policy="naive", **settings)
+
+    low, high = 0.0, 1.0
+    result = run(high)
+    while total_average_inventory(result) < average_inventory and high < 1e6:
+        low, high = high, high * 2
+        result = run(high)
+    for _ in range(iterations):
+        middle = (low + high) / 2
+        trial = run(middle)
+        if total_average_inventory(trial) < average_inventory:
+            low = middle
+        else:
+            high, result = middle, trial
+    return result, high

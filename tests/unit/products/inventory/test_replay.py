@@ -8,13 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lakeforge.errors import ContractError
 from lakeforge.products.inventory import (
     InventoryPolicy,
     naive_at_inventory,
+    naive_at_total_inventory,
     order_up_to_schedule,
     plan_orders,
     replay_policy,
     replay_series,
+    total_average_inventory,
 )
 
 
@@ -66,6 +69,40 @@ def test_naive_at_inventory_holds_at_least_the_target() -> None:
     result, start = naive_at_inventory(demand, average_inventory=target, **settings)
     assert 30 < start < 90
     assert target <= result.average_inventory < target + 1.0
+
+
+def test_naive_at_total_inventory_scales_every_start_to_the_target() -> None:
+    rng = np.random.default_rng(4)
+    ids = ["A", "B", "C"]
+    truth = pd.DataFrame(
+        {
+            "unique_id": np.repeat(ids, 70),
+            "ds": np.tile(np.arange(70), 3),
+            "demand": rng.poisson(np.repeat([2.0, 8.0, 20.0], 70)).astype(float),
+        }
+    )
+    plan = pd.DataFrame(
+        {
+            "unique_id": ids,
+            "on_hand": [10.0, 40.0, 100.0],
+            "order_up_to": 0.0,
+            "review_days": 7,
+            "lead_time_days": 3.0,
+            "case_pack": [1, 1, 6],
+        }
+    )
+    full = total_average_inventory(replay_policy(truth, plan, policy="naive"))
+    target = 0.6 * full
+    result, scale = naive_at_total_inventory(truth, plan, average_inventory=target)
+    assert 0 < scale < 1
+    assert target <= total_average_inventory(result) < target * 1.01
+    assert set(result["unique_id"]) == set(ids)
+    assert (result["policy"] == "naive").all()
+    more, above = naive_at_total_inventory(truth, plan, average_inventory=2.5 * full)
+    assert above > 1
+    assert total_average_inventory(more) >= 2.5 * full
+    with pytest.raises(ContractError, match="average_inventory"):
+        naive_at_total_inventory(truth, plan, average_inventory=-1.0)
 
 
 def test_schedule_raises_the_level_before_a_promotion() -> None:
