@@ -554,3 +554,24 @@ def test_long_driving_parents_are_read_and_matched_window_by_window(
             assert run._rows_of("customers", first, last).equals(frame.slice(first, last - first))
     finally:
         run.close()
+
+
+def test_auto_gives_a_table_above_the_cell_budget_the_copula(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import lakeforge.synth._multitable as mt
+
+    tables, contracts = _skewed()
+    assert tables["ratings"].num_rows * 3 > 2_000 > tables["users"].num_rows * 2
+    monkeypatch.setattr(mt, "AUTO_MAX_CELLS", 2_000)
+    syn = Synthesizer(contracts, seed=1).fit(tables)
+    ratings, users = syn.generators_["ratings"], syn.generators_["users"]
+    assert ratings is not None and users is not None
+    assert getattr(ratings, "chosen_", None) == "copula"
+    assert getattr(ratings, "scores_", None) == {}  # no validation round for the big table
+    assert set(getattr(users, "scores_", {})) == {"autoregressive", "copula"}
+    twin = syn.sample(seed=2)
+    assert set(foreign_key_integrity(twin, contracts).values()) == {1.0}
+    # an explicit budget wins over the multi-table default
+    wide = Synthesizer(contracts, seed=1, generator_params={"max_cells": 10**9}).fit(tables)
+    assert set(getattr(wide.generators_["ratings"], "scores_", {})) == {"autoregressive", "copula"}
