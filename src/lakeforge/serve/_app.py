@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from lakeforge._version import __version__
 from lakeforge.config import Settings, get_settings
@@ -25,13 +28,58 @@ from lakeforge.serve._logging import AccessLogMiddleware
 from lakeforge.serve._metrics import MetricsMiddleware
 from lakeforge.serve._products import PRODUCTS, ProductPage
 from lakeforge.serve._state import ServiceState
+from lakeforge.serve.deps import DIRECT_MARK
 from lakeforge.serve.routers import audit, health, query, tables, users
 
-__all__ = ["API_PREFIX", "PRODUCTS", "ProductPage", "create_app", "register_product"]
+__all__ = [
+    "API_PREFIX",
+    "PRODUCTS",
+    "DirectRoute",
+    "ProductPage",
+    "create_app",
+    "register_product",
+]
 
 API_PREFIX = "/api/v1"
 WORKSPACE_ENV = "LAKEFORGE_SERVE_WORKSPACE"
+SETTINGS_ENV = "LAKEFORGE_SERVE_SETTINGS"  # the parent's settings, as JSON, for each worker
 log = logging.getLogger("lakeforge.serve")
+
+
+class DirectRoute(Route):
+    """An API route's endpoint served by Starlette's routing, ahead of FastAPI's.
+
+    For hot routes marked :func:`lakeforge.serve.deps.served_directly`: their endpoint takes
+    the request and returns a response, so FastAPI adds nothing to a call but its routing
+    (in FastAPI 0.16x about 13 route matches and a dependency solve per request: 0.06 ms of
+    CPU, a quarter of what computing a top-10 costs). The :class:`APIRoute` stays where it
+    was, for the OpenAPI schema; this copy answers first, with the same path, methods (no
+    implicit HEAD) and name (``scope["route"]``, which the audit log and the metrics read).
+    Its errors go to the app's exception handlers like any route's.
+    """
+
+    def __init__(self, path: str, route: APIRoute) -> None:
+        super().__init__(
+            path,
+            route.endpoint,
+            methods=list(route.methods or ()),
+            name=route.name,
+            include_in_schema=False,
+        )
+        self.methods = set(route.methods or ())
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """Starlette's match, recording this route in the scope as FastAPI's routes do."""
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
+
+
+def _serve_directly(app: FastAPI, router: APIRouter, prefix: str) -> None:
+    for route in router.routes:
+        if isinstance(route, APIRoute) and getattr(route.endpoint, DIRECT_MARK, False):
+            app.router.routes.insert(0, DirectRoute(prefix + route.path, route))
 
 
 def register_product(app: FastAPI, router: APIRouter, *, page: ProductPage | None = None) -> None:
@@ -39,9 +87,12 @@ def register_product(app: FastAPI, router: APIRouter, *, page: ProductPage | Non
 
     The router's own prefix names the product, e.g. ``APIRouter(prefix="/forecast")``;
     its routes use :mod:`lakeforge.serve.deps` for the workspace, the caller and permissions,
-    and are audited, measured and error-mapped like every other route.
+    and are audited, measured and error-mapped like every other route. Routes whose endpoint
+    is marked :func:`~lakeforge.serve.deps.served_directly` are answered by a
+    :class:`DirectRoute`.
     """
     app.include_router(router, prefix=API_PREFIX)
+    _serve_directly(app, router, API_PREFIX)
     if page is not None:
         state: ServiceState = app.state.lakeforge
         state.products.append(page)
@@ -123,8 +174,14 @@ def create_app(workspace_path: str | Path = ".", settings: Settings | None = Non
 
 
 def app_from_env() -> FastAPI:
-    """Factory for uvicorn's ``--workers`` mode: the workspace comes from the environment."""
-    return create_app(os.environ.get(WORKSPACE_ENV, "."))
+    """Factory for uvicorn's ``--workers`` mode: workspace and settings from the environment.
+
+    Each worker builds its own app (and loads products' models on first use); the settings
+    are the ones :func:`serve` was given, not only those the environment alone would give.
+    """
+    raw = os.environ.get(SETTINGS_ENV)
+    settings = Settings.model_validate_json(raw) if raw else None
+    return create_app(os.environ.get(WORKSPACE_ENV, "."), settings)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -156,6 +213,7 @@ def serve(workspace_path: str | Path, settings: Settings | None = None) -> None:
         uvicorn.run(create_app(workspace_path, settings), **options)
         return
     os.environ[WORKSPACE_ENV] = str(Path(workspace_path).resolve())
+    os.environ[SETTINGS_ENV] = settings.model_dump_json()
     with tempfile.TemporaryDirectory(prefix="lakeforge-metrics-") as metrics_dir:
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", metrics_dir)
         uvicorn.run("lakeforge.serve._app:app_from_env", factory=True, workers=workers, **options)

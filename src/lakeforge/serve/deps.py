@@ -8,7 +8,9 @@ Example:
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Final, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -28,9 +30,12 @@ __all__ = [
     "authorize",
     "get_state",
     "require",
+    "served_directly",
 ]
 
 COOKIE_NAME = "lakeforge_token"
+DIRECT_MARK: Final = "__lakeforge_direct__"
+E = TypeVar("E", bound=Callable[..., Awaitable[Any]])
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer lf_...`")
@@ -71,7 +76,10 @@ async def _identify(
     credentials: HTTPAuthorizationCredentials | None,
     cookie: str | None,
 ) -> Caller | None:
-    token = _token(request, credentials, cookie)
+    return await _identify_token(request, _token(request, credentials, cookie))
+
+
+async def _identify_token(request: Request, token: str | None) -> Caller | None:
     if token is None:
         return None
     state: ServiceState = request.app.state.lakeforge
@@ -81,6 +89,24 @@ async def _identify(
         entry.user = caller.name
     request.state.caller = caller
     return caller
+
+
+def _request_token(request: Request) -> str | None:
+    """What ``_token(request, await _bearer(request), await _cookie(request))`` gives.
+
+    The same rules as the two security schemes (``Authorization: Bearer <token>``, scheme
+    in any case; else the sign-in cookie on GET and HEAD), reading the cookies only when
+    there is no bearer token.
+    """
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, credentials = authorization.partition(" ")
+        credentials = credentials.strip()
+        if scheme and credentials and scheme.lower() == "bearer":
+            return credentials
+    if request.method in _SAFE_METHODS:
+        return request.cookies.get(COOKIE_NAME) or None
+    return None
 
 
 def _signed_in(caller: Caller | None) -> Caller:
@@ -154,8 +180,24 @@ async def authorize(request: Request, permission: Permission) -> Caller:
         AuthenticationError: no token, or an unknown, revoked or expired one.
         PermissionDeniedError: the caller's role does not grant ``permission``.
     """
-    credentials = await _bearer(request)
-    cookie = await _cookie(request)
-    caller = _signed_in(await _identify(request, credentials, cookie))
+    caller = _signed_in(await _identify_token(request, _request_token(request)))
     caller.require(permission)
     return caller
+
+
+def served_directly(endpoint: E) -> E:
+    """Mark a hot route's endpoint to be answered ahead of FastAPI's routing.
+
+    For an ``async def endpoint(request: Request) -> Response`` that reads its caller with
+    :func:`authorize` and its parameters with :func:`~lakeforge.serve._query_params.parse_query`:
+    the app serves it through a :class:`~lakeforge.serve._app.DirectRoute` (same path,
+    methods, name, audit, metrics and errors); its ``@router.get(...)`` documents it.
+    Put this decorator below the route decorator.
+
+    Raises:
+        TypeError: the endpoint takes anything but the request.
+    """
+    if len(inspect.signature(endpoint).parameters) != 1:
+        raise TypeError(f"{endpoint.__name__} must take only the request to be served directly")
+    setattr(endpoint, DIRECT_MARK, True)
+    return endpoint

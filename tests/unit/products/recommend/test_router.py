@@ -74,3 +74,54 @@ def test_recommend_similar_and_events(tmp_path: Path):
         schema = client.get("/openapi.json").json()["paths"]["/api/v1/recommend/{user_id}"]
         names = {p["name"] for p in schema["get"]["parameters"]}
         assert {"user_id", "k", "explain", "exclude_purchased", "not_interested"} <= names
+
+
+def test_recommend_route_is_guarded_audited_and_measured(tmp_path: Path):
+    """Served ahead of FastAPI's routing, the hot route keeps every check of the service."""
+    ws = lf.Workspace.init(tmp_path / "shop")
+    fit_and_save(ws, ["itemknn"], TrainingFrames(planted_interactions(), item_table()))
+    _, reader = create_user(ws.catalog, "analyst1", role="analyst")
+    _, viewer = create_user(ws.catalog, "viewer1", role="viewer")
+    _, admin = create_user(ws.catalog, "admin1", role="admin")
+    ws.close()
+    with (
+        running_service(tmp_path, {}) as service,
+        httpx.Client(base_url=service.base_url, timeout=30) as client,
+    ):
+        read = {"Authorization": f"Bearer {reader}"}
+        assert client.get("/api/v1/recommend/U001?k=2", headers=read).status_code == 200
+        # the scheme in any case, as FastAPI's HTTPBearer reads it; the cookie on GET
+        lower = {"Authorization": f"bearer {reader}"}
+        assert client.get("/api/v1/recommend/U002?k=2", headers=lower).status_code == 200
+        cookie = {"Cookie": f"lakeforge_token={reader}"}
+        assert client.get("/api/v1/recommend/U003?k=2", headers=cookie).status_code == 200
+        basic = {"Authorization": f"Basic {reader}", **cookie}  # not a bearer: the cookie
+        assert client.get("/api/v1/recommend/U004?k=2", headers=basic).status_code == 200
+
+        denied = client.get("/api/v1/recommend/U001", headers={"Authorization": f"Bearer {viewer}"})
+        assert denied.status_code == 403
+        assert denied.json()["error"]["code"] == "forbidden"
+        unknown = client.get("/api/v1/recommend/U001", headers={"Authorization": "Bearer lf_x"})
+        assert unknown.status_code == 401 and unknown.json()["error"]["code"] == "unauthenticated"
+        for _ in range(2):  # a query string validated once still fails every time
+            bad = client.get("/api/v1/recommend/U001?k=0", headers=read)
+            assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
+        assert client.post("/api/v1/recommend/U001", headers=read).status_code == 405
+        assert client.head("/api/v1/recommend/U001", headers=read).status_code == 405
+
+        text = client.get("/metrics").text
+        assert 'route="recommend.user",status="200"' in text
+        assert 'route="recommend.user",status="403"' in text
+        audit = client.get(
+            "/api/v1/audit?since=1h&limit=100", headers={"Authorization": f"Bearer {admin}"}
+        ).json()["data"]
+        mine = [e for e in audit if e["endpoint"].startswith("GET /api/v1/recommend/")]
+        assert {(e["action"], e["user"], e["status"]) for e in mine} == {
+            ("recommend.user", "analyst1", 200),
+            ("recommend.user", "viewer1", 403),
+            ("recommend.user", None, 401),
+            ("recommend.user", "analyst1", 422),
+        }
+        assert len(mine) == 8
+        schema = client.get("/openapi.json").json()["paths"]["/api/v1/recommend/{user_id}"]
+        assert list(schema) == ["get"] and schema["get"]["security"]
