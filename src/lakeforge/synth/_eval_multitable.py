@@ -194,8 +194,11 @@ def inter_table_trends(
     """Pair trends between the parent's and the child's columns over joined child rows.
 
     ``exclude`` names columns per table to leave out (keys and PII tags, typically); the key
-    columns of the relation are always left out. Column names in the result are
-    ``parent.x`` and ``child.y``.
+    columns of the relation are always left out, and so are columns that identify their
+    row in their own table (:func:`identifier_like` on the real parent or child table: a
+    product's unique ``name`` repeats over its reviews, but pairing it with a review's
+    rating only asks which product it is, something a twin with new products cannot and
+    should not reproduce). Column names in the result are ``parent.x`` and ``child.y``.
     """
     skip = {t: set(cols) for t, cols in (exclude or {}).items()}
     real_parent = _frame(real, rel.parent, "parent")
@@ -210,6 +213,8 @@ def inter_table_trends(
         for c in real_child.columns
         if c not in rel.columns and c not in skip.get(rel.child, set())
     ]
+    parent_cols = _drop_identifiers(real_parent, parent_cols)
+    child_cols = _drop_identifiers(real_child, child_cols)
     if not parent_cols or not child_cols:
         return []
     joined_real = _denormalize(real, rel, parent_cols, child_cols)
@@ -224,3 +229,13 @@ def inter_table_trends(
     prepared = prepare_columns(joined_real, joined_syn, kinds)
     pairs = [(f"parent.{p}", f"child.{c}") for p in parent_cols for c in child_cols]
     return pair_trends(prepared, pairs)
+
+
+def _drop_identifiers(frame: pl.DataFrame, columns: Sequence[str]) -> list[str]:
+    """``columns`` less those whose values are mostly distinct within ``frame``'s own rows."""
+    if not columns:
+        return []
+    table = frame.select(columns).to_arrow()
+    kinds = resolve_kinds(table, table)
+    unique = set(identifier_like(frame.select(columns), kinds))
+    return [c for c in columns if c not in unique]

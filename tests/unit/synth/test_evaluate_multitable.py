@@ -198,3 +198,21 @@ def test_evaluate_tables_skips_relations_to_absent_tables(contracts: list[Contra
     assert report.skipped == [LABEL]
     assert report.foreign_key_integrity == {}
     assert report.verdicts[0].status == "not judged"
+
+
+def test_inter_table_trends_leave_out_a_parent_column_that_names_its_row(
+    contracts: list[Contract],
+) -> None:
+    # Setup: each customer has a unique name; it repeats over the customer's orders
+    def named(tables: dict[str, pa.Table], prefix: str) -> dict[str, pa.Table]:
+        customers = tables["customers"]
+        names = [f"{prefix}{i}" for i in range(customers.num_rows)]
+        return {**tables, "customers": customers.append_column("name", pa.array(names))}
+
+    real, twin = named(_shop(0), "real-"), named(_shop(1), "twin-")
+    rel = relations(contracts)[0]
+    # Run
+    pairs = inter_table_trends(real, twin, rel, exclude={"orders": ["order_id"]})
+    # Assert: the name is not paired with the order's amount (no twin could match it)
+    assert [(p.column_1, p.column_2) for p in pairs] == [("parent.segment", "child.amount")]
+    assert pairs[0].score > 0.9
