@@ -105,6 +105,15 @@ class CsvSource(Source):
         """SHA-256 of the file's bytes."""
         return file_sha256(self.path)
 
+    def estimated_rows(self) -> int | None:
+        """The file size over the mean record size of the first megabyte."""
+        sample = self._head[self._data_offset :]
+        records = sample.count(b"\n")
+        if not records:
+            return None
+        data_bytes = self.path.stat().st_size - self._data_offset
+        return int(data_bytes / (len(sample) / records))
+
     def describe_location(self, location: int) -> str:
         """``name.csv line 4,031``."""
         return f"{self.path.name} line {location:,}"
@@ -141,6 +150,7 @@ class CsvSource(Source):
             )
         with self.path.open("rb") as handle:
             head = handle.read(1024 * 1024)
+        self._head = head
         offset = len(_BOM) if head.startswith(_BOM) else 0
         line = 1
         for _ in range(opts.skip_rows):
@@ -299,6 +309,8 @@ class CsvSource(Source):
 
 def _last_record_end(buf: bytes, quote: int | None) -> int:
     """Byte index of the last newline in ``buf`` outside quotes, or -1."""
+    if quote is None or buf.find(quote) < 0:  # no quotes: the last newline (a memchr)
+        return buf.rfind(b"\n")
     arr = np.frombuffer(buf, dtype=np.uint8)
     newlines = np.flatnonzero(arr == _NEWLINE)
     if not len(newlines):
@@ -315,6 +327,14 @@ def _last_record_end(buf: bytes, quote: int | None) -> int:
 
 def _record_start_lines(data: bytes, first_line: int, quote_char: str | None) -> np.ndarray:
     """The physical line each non-blank record in ``data`` starts on (as pyarrow counts)."""
+    if _plain_lines(data, quote_char):  # one record per line: no scan needed
+        records = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+        return np.arange(first_line, first_line + records, dtype=np.int64)
+    return _scan_record_start_lines(data, first_line, quote_char)
+
+
+def _scan_record_start_lines(data: bytes, first_line: int, quote_char: str | None) -> np.ndarray:
+    """:func:`_record_start_lines` by scanning every newline and quote."""
     arr = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(arr == _NEWLINE)
     if quote_char:
@@ -336,6 +356,19 @@ def _record_start_lines(data: bytes, first_line: int, quote_char: str | None) ->
         blank |= one & (arr[np.minimum(starts, len(arr) - 1)] == _CARRIAGE_RETURN)
     result: np.ndarray = lines[~blank].astype(np.int64)
     return result
+
+
+def _plain_lines(data: bytes, quote_char: str | None) -> bool:
+    """Whether every line of ``data`` is one record: no quotes, no blank lines."""
+    if quote_char and data.find(quote_char.encode()) >= 0:
+        return False
+    return not (
+        data.startswith((b"\n", b"\r\n"))
+        or data.endswith(b"\n\r")
+        or data == b"\r"
+        or b"\n\n" in data
+        or b"\n\r\n" in data
+    )
 
 
 def _replace_invalid_utf8(data: bytes, first_line: int) -> tuple[bytes, list[int]]:

@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 
 __all__ = ["IngestResult", "run_ingest"]
 
+# a wrong estimate must not allocate much: past this, the key index grows as keys arrive
+_MAX_RESERVED_KEYS = 8_000_000
+
 
 @dataclass
 class IngestResult:
@@ -105,10 +108,48 @@ def run_ingest(
     layer: str | None = None,
 ) -> IngestResult:
     """Ingest ``source`` into ``table`` under ``contract``; see the module docstring."""
-    started = time.perf_counter()
-    catalog = ws.catalog
     if contract.table != table:
         contract = contract.model_copy(update={"table": table})
+    # A file is read and checked from the start, while the catalog is consulted: parsing
+    # and the stateless checks need only the contract (results wait in a bounded queue).
+    prefetch = _Prefetch.start(ws, source, contract)
+    try:
+        return _run_ingest(
+            ws,
+            source,
+            table=table,
+            contract=contract,
+            mode=mode,
+            key=key,
+            force=force,
+            max_reject_rate=max_reject_rate,
+            user=user,
+            on_progress=on_progress,
+            layer=layer,
+            prefetch=prefetch,
+        )
+    finally:
+        if prefetch is not None:
+            prefetch.close()
+
+
+def _run_ingest(
+    ws: Workspace,
+    source: Source,
+    *,
+    table: str,
+    contract: Contract,
+    mode: WriteMode,
+    key: list[str] | None,
+    force: bool,
+    max_reject_rate: float,
+    user: str | None,
+    on_progress: Callable[[int, int], None] | None,
+    layer: str | None,
+    prefetch: _Prefetch | None,
+) -> IngestResult:
+    started = time.perf_counter()
+    catalog = ws.catalog
     if mode == "merge":
         key = list(key or contract.primary_key)
         if not key:
@@ -121,9 +162,11 @@ def run_ingest(
             raise ContractError(
                 f"merge key columns not in the contract: {', '.join(unknown)}", table=table
             )
-    fingerprint = source.fingerprint()
-    store = ws.store(table, layer=layer or contract.layer)
-    ws.reconcile(table)
+    with ThreadPoolExecutor(1, thread_name_prefix="lakeforge-hash") as hasher:
+        hashing = hasher.submit(source.fingerprint)  # hashlib drops the GIL: overlaps the catalog
+        store = ws.store(table, layer=layer or contract.layer)
+        ws.reconcile(table)
+        fingerprint = hashing.result()
     if fingerprint and not force:
         previous = catalog.find_version_by_hash(table, fingerprint)
         if previous is not None and store.exists():
@@ -160,7 +203,16 @@ def run_ingest(
     )
     staging = ws.staging_dir(run_id)
     try:
-        validator = _validator(ws, source, contract, table, mode, store, run_id)
+        validator = _validator(
+            ws,
+            source,
+            contract,
+            table,
+            mode,
+            store,
+            run_id,
+            prefetch.validator if prefetch else None,
+        )
         quarantine_files: list[Path] = []
         raised: list[BaseException] = []
 
@@ -171,7 +223,11 @@ def run_ingest(
                 raised.append(exc)
                 raise
 
-        outcomes = _validated(validator, source.tasks(), threads=ws.ingest_threads)
+        outcomes = (
+            iter(prefetch)
+            if prefetch is not None
+            else _validated(validator, source.tasks(), threads=ws.ingest_threads)
+        )
         primed: list[ValidatedBatch] = []
         for outcome in outcomes:  # look ahead to the first batch that read something
             primed.append(outcome)
@@ -338,6 +394,80 @@ def _validated(
             yield validator.finish(pending.popleft().result())
 
 
+class _Prefetch:
+    """Parse and prepare a file's batches in a thread pool, ahead of the stateful checks.
+
+    Started before the catalog work of an ingest. At most ``2 * threads`` batches wait, so
+    memory stays bounded. Only for files (reading them has no side effect) and contracts
+    without foreign keys to other tables (their parent keys are loaded later).
+    """
+
+    def __init__(
+        self, validator: BatchValidator, tasks: Iterator[Callable[[], RawBatch]], threads: int
+    ) -> None:
+        self.validator = validator
+        self._tasks = tasks
+        self._depth = 2 * threads
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="lakeforge-ingest")
+        self._pending: deque[Future[PreparedBatch]] = deque()
+        self._fill()
+
+    @classmethod
+    def start(cls, ws: Workspace, source: Source, contract: Contract) -> _Prefetch | None:
+        """A running prefetch, or None where it does not apply (then batches stream later)."""
+        threads = ws.ingest_threads
+        if threads <= 1 or source.kind != "file":
+            return None
+        if any(fk.ref_table != contract.table for fk in contract.foreign_keys):
+            return None
+        try:
+            validator = _base_validator(source, contract, run_id="")
+        except ContractError:
+            return None  # raised again, in its place, once the run is recorded
+        return cls(validator, source.tasks(), threads)
+
+    def _prepare(self, task: Callable[[], RawBatch]) -> PreparedBatch:
+        return self.validator.prepare(task())
+
+    def _fill(self) -> None:
+        while len(self._pending) < self._depth:
+            task = next(self._tasks, None)
+            if task is None:
+                return
+            self._pending.append(self._pool.submit(self._prepare, task))
+
+    def __iter__(self) -> Iterator[ValidatedBatch]:
+        while self._pending:
+            prepared = self._pending.popleft().result()
+            self._fill()
+            yield self.validator.finish(prepared)
+
+    def close(self) -> None:
+        """Stop reading; wait for the running tasks (none is left holding the file)."""
+        for future in self._pending:
+            future.cancel()
+        self._pending.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.validator.close()
+
+
+def _base_validator(source: Source, contract: Contract, *, run_id: str) -> BatchValidator:
+    """A validator with empty key indexes and no parent keys."""
+    read = getattr(source, "options", None)
+    null_values = list(read.null_values) if read is not None else [""]
+    trim = bool(read.trim) if read is not None else False
+    return BatchValidator(
+        contract,
+        source.columns(),
+        null_values=null_values,
+        trim=trim,
+        key_indexes=[KeyIndex(cols) for cols in contract.unique_keys()],
+        run_id=run_id,
+        source_uri=source.uri,
+        location_kind=source.location_kind,
+    )
+
+
 def _validator(
     ws: Workspace,
     source: Source,
@@ -346,14 +476,14 @@ def _validator(
     mode: WriteMode,
     store: DeltaStore,
     run_id: str,
+    prefetched: BatchValidator | None = None,
 ) -> BatchValidator:
+    if prefetched is not None:  # same contract and source; no parents (see _Prefetch)
+        prefetched.run_id = run_id
+        _seed_keys(prefetched.key_indexes, source, mode, store)
+        return prefetched
     key_indexes = [KeyIndex(cols) for cols in contract.unique_keys()]
-    if mode == "append" and store.exists() and key_indexes:
-        needed = sorted({c for index in key_indexes for c in index.columns})
-        existing = pl.from_arrow(store.read(columns=needed))
-        assert isinstance(existing, pl.DataFrame)
-        for index in key_indexes:
-            index.seed(existing.select(index.columns))
+    _seed_keys(key_indexes, source, mode, store)
     parents: list[ParentKeys] = []
     for fk in contract.foreign_keys:
         if fk.ref_table == table:
@@ -390,6 +520,22 @@ def _validator(
         source_uri=source.uri,
         location_kind=source.location_kind,
     )
+
+
+def _seed_keys(
+    key_indexes: list[KeyIndex], source: Source, mode: WriteMode, store: DeltaStore
+) -> None:
+    """Load the table's keys (appends collide with them) and size the indexes."""
+    if mode == "append" and store.exists() and key_indexes:
+        needed = sorted({c for index in key_indexes for c in index.columns})
+        existing = pl.from_arrow(store.read(columns=needed))
+        assert isinstance(existing, pl.DataFrame)
+        for index in key_indexes:
+            index.seed(existing.select(index.columns))
+    expected = min(source.estimated_rows() or 0, _MAX_RESERVED_KEYS)
+    if expected:  # one allocation instead of a rebuild at each doubling
+        for index in key_indexes:
+            index.reserve(expected + expected // 16)
 
 
 def _commit_quarantine(

@@ -95,6 +95,10 @@ class Source(ABC):
         """A hash of the content for idempotent re-ingest, or None when it has none."""
         return None
 
+    def estimated_rows(self) -> int | None:
+        """A rough row count, known before reading (sizes the key index), or None."""
+        return None
+
     def describe_location(self, location: int) -> str:
         """Human text for a location, e.g. ``orders.csv line 4,031``."""
         return f"{self.uri} {self.location_kind} {location:,}"

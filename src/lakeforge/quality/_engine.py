@@ -20,6 +20,7 @@ import duckdb
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakeforge.contracts import (
     AllowedValuesCheck,
@@ -57,6 +58,11 @@ QUARANTINE_META_COLUMNS = (
     "_quarantined_at",
 )
 _HASH_SEEDS = (0x5EED_1A4E, 0x0DDB_A11)
+# h1 keeps its top 40 bits (with h2: a 104-bit key); the low bits carry a row number in sorts
+_ROW_BITS = 24
+_ROW_LIMIT = 1 << _ROW_BITS
+_ROW_MASK = np.uint64(_ROW_LIMIT - 1)
+_HASH_MASK = ~_ROW_MASK
 _MAX_VALUE_CHARS = 60
 
 
@@ -145,43 +151,144 @@ class KeyIndex:
     """Keys seen so far for one unique column set, as two independent 64-bit hashes.
 
     A key is a duplicate only when both hashes match an earlier key (a false match needs a
-    128-bit collision). Memory is 24 bytes per key, whatever the row width.
+    104-bit collision: h1 keeps 40 bits, see ``hashes_of``). The keys live in an
+    open-addressing hash table (linear probing, at most 70% full) of 24 bytes per slot,
+    whatever the row width; a batch is probed and inserted in one vectorised pass, in hash
+    order, so the table is walked nearly sequentially.
     """
+
+    _MIN_BITS = 10
+    _MAX_LOAD = 0.7
 
     def __init__(self, columns: Sequence[str]) -> None:
         self.columns = list(columns)
-        # sorted runs of (h1, h2, first location; -1 = already in the table), newest last,
-        # merged like a log-structured tree so each key is copied O(log n) times in all
-        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._count = 0
+        self._allocate(self._MIN_BITS)
 
     def __len__(self) -> int:
-        return sum(len(run[0]) for run in self._runs)
+        return self._count
+
+    def _allocate(self, bits: int) -> None:
+        self._bits = bits
+        size = 1 << bits
+        # slot key: h1 | 1 (h1's low bits are zero, so 0 marks an empty slot), h2, first location
+        self._k1 = np.zeros(size, dtype=np.uint64)
+        self._k2 = np.zeros(size, dtype=np.uint64)
+        self._where = np.zeros(size, dtype=np.int64)
+
+    def reserve(self, keys: int) -> None:
+        """Make room for ``keys`` more keys (one rebuild instead of several on the way)."""
+        needed = self._count + keys
+        if needed <= self._MAX_LOAD * (1 << self._bits):
+            return
+        bits = self._bits + 1
+        while needed > self._MAX_LOAD * (1 << bits):
+            bits += 1
+        occupied = np.flatnonzero(self._k1)
+        k1, k2, where = self._k1[occupied], self._k2[occupied], self._where[occupied]
+        self._allocate(bits)
+        self._count = 0
+        self._fill(k1, k2, where)
+
+    def _fill(self, k1: np.ndarray, k2: np.ndarray, where: np.ndarray) -> None:
+        """Insert keys into an empty table in one pass (no lookups; duplicates are kept).
+
+        In home-slot order, linear probing puts key i at max(home_i, slot_(i-1) + 1): a
+        running maximum. Keys pushed past the end wrap around through the general path.
+        """
+        order = np.argsort(k1, kind="stable")  # nearly sorted already when rebuilding
+        k1, k2, where = k1[order], k2[order], where[order]
+        size = 1 << self._bits
+        home = (k1 >> np.uint64(64 - self._bits)).astype(np.int64)
+        rank = np.arange(len(k1), dtype=np.int64)
+        slot = rank + np.maximum.accumulate(home - rank)
+        fits = slot < size
+        placed = slot[fits]
+        self._k1[placed], self._k2[placed], self._where[placed] = k1[fits], k2[fits], where[fits]
+        self._count = len(placed)
+        if not fits.all():
+            self._probe_insert(k1[~fits], k2[~fits], where[~fits])
 
     def seed(self, existing: pl.DataFrame) -> None:
         """Add the keys already in the table (they are never quarantined, only collided with)."""
         existing = existing.drop_nulls(self.columns)
         if existing.height:
             h1, h2, _ = self.hashes_of(existing, self.columns)
-            self._add(h1, h2, np.full(len(h1), -1, dtype=np.int64))
+            where = np.full(len(h1), -1, dtype=np.int64)
+            self.reserve(len(h1))
+            if self._count:
+                order = np.argsort(h1)
+                self._probe_insert(h1[order] | 1, h2[order], where)
+            else:
+                self._fill(h1 | 1, h2, where)
 
-    def _add(self, h1: np.ndarray, h2: np.ndarray, where: np.ndarray) -> None:
-        """Add unsorted keys as a run (used to seed the index with the table's keys)."""
-        if not len(h1):
-            return
-        order = np.argsort(h1)
-        self._add_run(h1[order], h2[order], where[order])
+    def _probe_insert(
+        self, k1: np.ndarray, k2: np.ndarray, where: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Look keys up and insert the new ones; return (found, first location where found).
+
+        ``k1`` values must be odd (``h1 | 1``). Among equal new keys the first one is
+        inserted and the later ones are found (as duplicates of it).
+        """
+        n = len(k1)
+        found = np.zeros(n, dtype=bool)
+        first = np.full(n, -2, dtype=np.int64)
+        if not n:
+            return found, first
+        self.reserve(n)
+        t1, t2, tw = self._k1, self._k2, self._where
+        mask = (1 << self._bits) - 1
+        slot = (k1 >> np.uint64(64 - self._bits)).astype(np.intp)
+        rows: np.ndarray | None = None  # the keys still probing (None: all of them)
+        while len(slot):
+            cur = t1[slot]
+            same_h1 = cur == (k1 if rows is None else k1[rows])
+            empty = cur == 0
+            done = np.zeros(len(slot), dtype=bool)
+            if same_h1.any():
+                probe = np.flatnonzero(same_h1)
+                keys = probe if rows is None else rows[probe]
+                same = t2[slot[probe]] == k2[keys]
+                hit, keys = probe[same], keys[same]
+                found[keys] = True
+                first[keys] = tw[slot[hit]]
+                done[hit] = True
+            if empty.any():
+                claim = np.flatnonzero(empty)
+                claimed = slot[claim]
+                if len(claimed) > 1 and bool(np.all(claimed[1:] >= claimed[:-1])):
+                    winners = claim[np.r_[True, claimed[1:] != claimed[:-1]]]
+                else:  # the first claimant of each slot wins (rows are in batch order)
+                    winners = claim[np.unique(claimed, return_index=True)[1]]
+                keys = winners if rows is None else rows[winners]
+                won = slot[winners]
+                t1[won], t2[won], tw[won] = k1[keys], k2[keys], where[keys]
+                self._count += len(winners)
+                done[winners] = True
+            # a slot holding another key: try the next one; losers of a claim look again
+            slot = np.where(done | empty, slot, (slot + 1) & mask)
+            keep = np.flatnonzero(~done)
+            rows = keep if rows is None else rows[keep]
+            slot = slot[keep]
+        return found, first
 
     @staticmethod
     def hashes_of(
         frame: pl.DataFrame, columns: Sequence[str]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(h1, h2, has_null) for every row of ``frame`` (stateless, thread-safe)."""
-        hashed = frame.select(
-            pl.struct(columns).hash(_HASH_SEEDS[0]).alias("h1"),
-            pl.struct(columns).hash(_HASH_SEEDS[1]).alias("h2"),
-            pl.any_horizontal(pl.col(list(columns)).is_null()).alias("null"),
-        )
-        return hashed["h1"].to_numpy(), hashed["h2"].to_numpy(), hashed["null"].to_numpy()
+        """(h1, h2, has_null) for every row of ``frame`` (stateless, thread-safe).
+
+        The low ``_ROW_BITS`` bits of h1 are zero: :meth:`sort_batch` puts the row number
+        there, so one plain sort orders keys by hash and, among equal hashes, by file order.
+        """
+        keys = frame.select(columns)
+        h1 = keys.hash_rows(_HASH_SEEDS[0]).to_numpy() & _HASH_MASK
+        h2 = keys.hash_rows(_HASH_SEEDS[1]).to_numpy()
+        if keys.null_count().sum_horizontal().item():
+            has_null = keys.select(pl.any_horizontal(pl.all().is_null())).to_series().to_numpy()
+        else:
+            has_null = np.zeros(keys.height, dtype=bool)
+        return h1, h2, has_null
 
     def claim(self, frame: pl.DataFrame, locations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Register the batch's keys; return (is_duplicate, location of the first occurrence).
@@ -213,16 +320,31 @@ class KeyIndex:
         sorted index without a re-sort.
         """
         m = len(h1)
-        order = np.argsort(h1, kind="stable")  # stable: file order inside equal hashes
-        s1, s2 = h1[order], h2[order]
-        if m > 1 and bool(np.any((s1[1:] == s1[:-1]) & (s2[1:] != s2[:-1]))):
-            # equal h1, different h2 (a 64-bit collision): order by both so keys are adjacent
-            order = np.lexsort((np.arange(m), h2, h1))
-            s1, s2 = h1[order], h2[order]
+        if m <= _ROW_LIMIT:
+            # the row number in h1's free low bits: a plain sort is then stable, and cheap
+            # polars' sort is several times faster than NumPy's for uint64 (and drops the GIL)
+            packed = pl.Series(h1 | np.arange(m, dtype=np.uint64)).sort().to_numpy()
+            order = (packed & _ROW_MASK).astype(np.intp)
+            s1 = packed & _HASH_MASK
+        else:
+            order = np.argsort(h1, kind="stable")  # stable: file order inside equal hashes
+            s1 = h1[order]
+        s2 = h2[order]
+        equal_h1 = s1[1:] == s1[:-1] if m > 1 else np.zeros(0, dtype=bool)
+        if equal_h1.any() and bool(np.any(equal_h1 & (s2[1:] != s2[:-1]))):
+            # equal h1, different h2 (a 40-bit collision, rare): inside those groups order by
+            # h2, then file order, so equal keys are adjacent (groups keep their positions)
+            members = np.flatnonzero(np.r_[equal_h1, False] | np.r_[False, equal_h1])
+            rows = order[members]
+            order[members] = rows[np.lexsort((rows, s2[members], s1[members]))]
+            s2 = h2[order]
         same_prev = np.zeros(m, dtype=bool)
         if m > 1:
             same_prev[1:] = (s1[1:] == s1[:-1]) & (s2[1:] == s2[:-1])
-        head = np.maximum.accumulate(np.where(same_prev, 0, np.arange(m))) if m else order
+        if same_prev.any():
+            head = np.maximum.accumulate(np.where(same_prev, 0, np.arange(m)))
+        else:
+            head = np.arange(m)
         return SortedKeys(order, s1, s2, locs[order], same_prev, head)
 
     def claim_sorted(self, keys: SortedKeys) -> tuple[np.ndarray, np.ndarray]:
@@ -235,21 +357,10 @@ class KeyIndex:
         s1, s2, s_locs = keys.s1, keys.s2, keys.s_locs
         s_dup = np.zeros(m, dtype=bool)
         s_first = np.full(m, -2, dtype=np.int64)
-        for r1, r2, rwhere in self._runs:
-            size = len(r1)
-            pos = np.searchsorted(r1, s1)
-            step = 0
-            while True:
-                probe = pos + step
-                inside = probe < size
-                probe = np.minimum(probe, size - 1)
-                same_h1 = inside & (r1[probe] == s1)
-                if not same_h1.any():
-                    break
-                hit = same_h1 & (r2[probe] == s2) & ~s_dup
-                s_dup |= hit
-                s_first[hit] = rwhere[probe[hit]]
-                step += 1
+        heads = np.flatnonzero(~keys.same_prev)  # one probe per distinct key of the batch
+        found, where = self._probe_insert(s1[heads] | 1, s2[heads], s_locs[heads])
+        s_dup[heads] = found
+        s_first[heads] = where
         # inside this batch: later copies point at the run's head (its first occurrence)
         same_prev, head = keys.same_prev, keys.head
         later = same_prev & ~s_dup[head]
@@ -257,39 +368,9 @@ class KeyIndex:
         also_known = same_prev & s_dup[head]  # head already in the table or an earlier batch
         s_first[also_known] = s_first[head[also_known]]
         s_dup |= same_prev
-        fresh = ~s_dup
-        if fresh.any():
-            self._add_run(s1[fresh], s2[fresh], s_locs[fresh])
         dup[keys.order] = s_dup
         firsts[keys.order] = s_first
         return dup, firsts
-
-    def _add_run(self, h1: np.ndarray, h2: np.ndarray, where: np.ndarray) -> None:
-        """Add a sorted run; merge neighbours while the newer one is not much smaller."""
-        self._runs.append((h1, h2, where))
-        while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
-            newer = self._runs.pop()
-            older = self._runs.pop()
-            self._runs.append(_merge_runs(older, newer))
-
-
-def _merge_runs(
-    older: tuple[np.ndarray, np.ndarray, np.ndarray],
-    newer: tuple[np.ndarray, np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merge two sorted runs in O(n): each new key lands at its searchsorted slot + offset."""
-    pos = np.searchsorted(older[0], newer[0])
-    total = len(older[0]) + len(newer[0])
-    slots = pos + np.arange(len(newer[0]))
-    from_older = np.ones(total, dtype=bool)
-    from_older[slots] = False
-    merged: list[np.ndarray] = []
-    for old, new in zip(older, newer, strict=True):
-        out = np.empty(total, dtype=old.dtype)
-        out[slots] = new
-        out[from_older] = old
-        merged.append(out)
-    return merged[0], merged[1], merged[2]
 
 
 @dataclass
@@ -311,6 +392,24 @@ class ParentKeys:
             joined = frame.select(cols).join(parent, on=cols, how="left", maintain_order="left")
             found = joined["__found"].fill_null(False)
         return (~any_null) & (~found)
+
+
+def _parses(token: str, target: pa.DataType) -> bool:
+    """Whether Arrow reads ``token`` as a number of type ``target``."""
+    try:
+        pc.cast(pa.array([token], pa.string()), target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def _has_hex_marker(chunk: pa.Array) -> bool:
+    """Whether a string array's bytes hold an ``x`` or ``X`` (Arrow reads "0x10" as 16)."""
+    values = chunk.buffers()[2]
+    if values is None:
+        return False
+    text = values.to_pybytes()
+    return b"x" in text or b"X" in text
 
 
 def _short(expr: pl.Expr) -> pl.Expr:
@@ -378,6 +477,7 @@ class BatchValidator:
         self.read = 0
         self.written = 0
         self.quarantined = 0
+        self._fast_columns = self._fast_number_columns()
         self._messages = dict(self._fail_messages())
         self._message_names = list(self._messages)
         self._typed_by_schema: dict[
@@ -466,6 +566,13 @@ class BatchValidator:
         locations = batch.locations.to_numpy(zero_copy_only=False).astype(np.int64)
         raw = self._raw_frame(batch.data)
         typed, fail_exprs = self._typed_cached(raw)
+        fast = self._fast_numbers(batch.data)
+        if fast:
+            names = [f"__t_{c.name}" for c in self.contract.columns]
+            typed = [
+                pl.lit(fast[n]).alias(n) if n in fast else e
+                for n, e in zip(names, typed, strict=True)
+            ]
         flags = raw.with_columns(typed).with_columns(fail_exprs)
         fail_names = list(self._message_names)
         if batch.row_errors is not None:
@@ -556,6 +663,53 @@ class BatchValidator:
         self.written += good.num_rows
         self.quarantined += bad.num_rows
         return ValidatedBatch(good, bad, batch.num_records)
+
+    def _fast_number_columns(self) -> dict[str, tuple[int, pa.DataType]]:
+        """Integer and float columns Arrow can parse: name -> (source position, type).
+
+        Arrow's text-to-number cast accepts a subset of what the polars path accepts (no
+        surrounding spaces, no "+" on integers), with the same values, except hex integers
+        ("0x10"), which are ruled out per batch. A column whose null tokens parse as numbers
+        (e.g. "-1") keeps the polars path.
+        """
+        out: dict[str, tuple[int, pa.DataType]] = {}
+        for col in self.contract.columns:
+            if col.type not in ("integer", "float") or col.decimal_comma:
+                continue
+            position = self.mapping[col.name]
+            if position < 0:
+                continue
+            target = pa.int64() if col.type == "integer" else pa.float64()
+            if any(_parses(token, target) for token in self.null_values):
+                continue
+            out[col.name] = (position, target)
+        return out
+
+    def _fast_numbers(self, data: pa.Table) -> dict[str, pl.Series]:
+        """``__t_`` columns parsed by Arrow where every value of the batch parses cleanly.
+
+        A batch with any value Arrow does not take (a space, a null token, a typo, NaN)
+        leaves that column to the polars expressions, so results never differ.
+        """
+        out: dict[str, pl.Series] = {}
+        if data.column_names != self.source_columns:
+            return out
+        for name, (position, target) in self._fast_columns.items():
+            column = data.column(position)
+            if not pa.types.is_string(column.type) or column.null_count:
+                continue
+            if any(_has_hex_marker(chunk) for chunk in column.chunks):
+                continue
+            try:
+                number = pc.cast(column, target)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+            if target == pa.float64() and not pc.all(pc.is_finite(number)).as_py():
+                continue
+            series = pl.from_arrow(number)
+            assert isinstance(series, pl.Series)
+            out[f"__t_{name}"] = series
+        return out
 
     def _raw_frame(self, data: pa.Table) -> pl.DataFrame:
         """Source columns (by position) renamed to contract names, null tokens applied."""

@@ -122,3 +122,31 @@ def test_fingerprint_is_content_hash(tmp_path: Path) -> None:
     assert CsvSource(one).fingerprint() == CsvSource(two).fingerprint()
     two.write_text("a\n2\n")
     assert CsvSource(one).fingerprint() != CsvSource(two).fingerprint()
+
+
+def test_record_line_fast_paths_match_the_full_scan() -> None:
+    import numpy as np
+
+    from lakeforge.ingest._csv import (
+        _last_record_end,
+        _record_start_lines,
+        _scan_record_start_lines,
+    )
+
+    rng = np.random.default_rng(7)
+    alphabets = [b"ab,\n", b"ab,\n\r", b'ab,\n\r"', b"a\n"]
+    for _ in range(3_000):
+        alphabet = alphabets[int(rng.integers(len(alphabets)))]
+        data = bytes(rng.choice(list(alphabet), size=int(rng.integers(0, 12))).tolist())
+        for quote in ('"', None):
+            fast = _record_start_lines(data, 3, quote)
+            assert fast.tolist() == _scan_record_start_lines(data, 3, quote).tolist(), data
+            arr = np.frombuffer(data, dtype=np.uint8)
+            newlines = np.flatnonzero(arr == 10)
+            if quote is None or not (arr == ord(quote)).any():
+                expected = int(newlines[-1]) if len(newlines) else -1
+            else:
+                quotes = np.flatnonzero(arr == ord(quote))
+                ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
+                expected = int(ends[-1]) if len(ends) else -1
+            assert _last_record_end(data, ord(quote) if quote else None) == expected, data

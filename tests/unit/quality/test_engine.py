@@ -269,3 +269,123 @@ def test_key_index_handles_many_batches(rng: np.random.Generator) -> None:
             seen.add(int(k))
         assert dup.tolist() == expected
     assert len(index) == len(seen)
+
+
+def _reference_claims(
+    batches: list[tuple[np.ndarray, np.ndarray]],
+    seeded: set[tuple[int, int]] = frozenset(),  # type: ignore[assignment]
+) -> list[tuple[list[bool], list[int]]]:
+    """Duplicates and first locations, the slow obvious way (location = running row number)."""
+    first: dict[tuple[int, int], int] = dict.fromkeys(seeded, -1)
+    out, row = [], 0
+    for h1, h2 in batches:
+        dup, where = [], []
+        for key in zip(h1.tolist(), h2.tolist(), strict=True):
+            if key in first:
+                dup.append(True)
+                where.append(first[key])
+            else:
+                first[key] = row
+                dup.append(False)
+                where.append(-2)
+            row += 1
+        out.append((dup, where))
+    return out
+
+
+def _claim_all(
+    index: KeyIndex, batches: list[tuple[np.ndarray, np.ndarray]]
+) -> list[tuple[list[bool], list[int]]]:
+    out, row = [], 0
+    for h1, h2 in batches:
+        locs = np.arange(row, row + len(h1), dtype=np.int64)
+        dup, first = index.claim_hashed(h1, h2, locs)
+        out.append((dup.tolist(), first.tolist()))
+        row += len(h1)
+    return out
+
+
+def test_key_index_equal_h1_different_h2_interleaved() -> None:
+    # h1 keeps its top 40 bits only: keys A and B share h1 and differ in h2, in file order
+    # A, B, A, B, A: each later copy is a duplicate of its own first occurrence
+    h1 = np.full(5, 7 << 24, dtype=np.uint64)
+    h2 = np.array([1, 2, 1, 2, 1], dtype=np.uint64)
+    index = KeyIndex(["k"])
+    dup, first = index.claim_hashed(h1, h2, np.array([10, 11, 12, 13, 14]))
+    assert dup.tolist() == [False, False, True, True, True]
+    assert first.tolist() == [-2, -2, 10, 11, 10]
+    # the next batch collides with both, and brings a third key with the same h1
+    dup, first = index.claim_hashed(h1[:3], np.array([2, 3, 3], dtype=np.uint64), np.arange(3))
+    assert dup.tolist() == [True, False, True]
+    assert first.tolist() == [11, -2, 1]
+    assert len(index) == 3
+
+
+def test_key_index_matches_a_reference_through_growth(rng: np.random.Generator) -> None:
+    # few distinct h1 values (each with several h2: same-slot claims) and many rebuilds
+    pool = rng.integers(0, 1 << 40, size=30_000).astype(np.uint64) << np.uint64(24)
+    batches = []
+    for size in (1, 700, 3_000, 20_000, 5, 60_000):
+        h1 = pool[rng.integers(0, len(pool), size=size)]
+        h2 = rng.integers(0, 3, size=size).astype(np.uint64)
+        batches.append((h1, h2))
+    index = KeyIndex(["k"])
+    assert _claim_all(index, batches) == _reference_claims(batches)
+    distinct = {k for h1, h2 in batches for k in zip(h1.tolist(), h2.tolist(), strict=True)}
+    assert len(index) == len(distinct)
+
+
+def test_key_index_reserve_and_wrap_around() -> None:
+    # keys whose home slots are all at the end of the table wrap around to its start
+    top = np.uint64(0xFFFF_FFFF_FF) << np.uint64(24)
+    h1 = top - (np.arange(50, dtype=np.uint64) % np.uint64(5) << np.uint64(24))
+    h2 = np.arange(50, dtype=np.uint64)
+    index = KeyIndex(["k"])
+    index.reserve(10)
+    first = _claim_all(index, [(h1, h2)])
+    index.reserve(5_000)  # rebuilds with the wrapped keys in place
+    again = _claim_all(index, [(h1, h2 + np.uint64(25))])
+    assert first == _reference_claims([(h1, h2)])
+    assert again[0][0] == [i < 25 for i in range(50)]  # (h1, i + 25) was row i + 25
+    assert again[0][1][:25] == list(range(25, 50))
+    assert len(index) == 75
+
+
+def test_key_index_seed_with_duplicates_in_the_table() -> None:
+    index = KeyIndex(["k"])
+    index.seed(pl.DataFrame({"k": [1, 1, 2, None]}))
+    dup, first = index.claim(pl.DataFrame({"k": [2, 3, 3, 1]}), np.array([5, 6, 7, 8]))
+    assert dup.tolist() == [True, False, True, True]
+    assert first.tolist() == [-1, -2, 6, -1]
+
+
+@pytest.mark.parametrize(
+    ("ints", "floats"),
+    [
+        (["1", "-2", "00012", "9223372036854775807"], ["1.5", "-.5", "1e5", "3"]),  # fast
+        (["1", " 2", "+3", "0x10"], ["1.5", "2.5 ", "+.5", "1e400"]),  # spaces, "+", hex, inf
+        (["1", "", "x", "9223372036854775808"], ["nan", "", "inf", "1,5"]),  # nulls, typos
+    ],
+)
+def test_arrow_number_fast_path_matches_the_polars_path(ints: list[str], floats: list[str]) -> None:
+    contract = Contract(
+        table="t",
+        columns=[Column(name="i", type="integer"), Column(name="f", type="float")],
+        checks=[RangeCheck(column="f", min=0)],
+    )
+    fast, slow = BatchValidator(contract, ["i", "f"]), BatchValidator(contract, ["i", "f"])
+    slow._fast_columns = {}
+    batch = _batch({"i": ints, "f": floats})
+    if ints[1] == "-2":
+        assert set(fast._fast_numbers(batch.data)) == {"__t_i", "__t_f"}
+    a, b = fast.validate(batch), slow.validate(batch)
+    assert a.good.equals(b.good)
+    assert _reasons(a.bad) == _reasons(b.bad)
+
+
+def test_null_tokens_that_are_numbers_keep_the_polars_path() -> None:
+    contract = Contract(table="t", columns=[Column(name="i", type="integer")])
+    v = BatchValidator(contract, ["i"], null_values=["", "-1"])
+    assert v._fast_columns == {}
+    out = v.validate(_batch({"i": ["-1", "2"]}))
+    assert out.good["i"].to_pylist() == [None, 2]
