@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -44,6 +47,8 @@ API_PREFIX = "/api/v1"
 WORKSPACE_ENV = "LAKEFORGE_SERVE_WORKSPACE"
 SETTINGS_ENV = "LAKEFORGE_SERVE_SETTINGS"  # the parent's settings, as JSON, for each worker
 log = logging.getLogger("lakeforge.serve")
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_WORKER_GRACE_S = 30.0  # a worker exiting sooner than this after its start stops the service
 
 
 class DirectRoute(Route):
@@ -201,7 +206,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 def serve(workspace_path: str | Path, settings: Settings | None = None) -> None:
-    """Run the service with uvicorn until SIGINT / SIGTERM (then drain and flush)."""
+    """Run the service with uvicorn until SIGINT / SIGTERM (then drain and flush).
+
+    With ``serve.workers`` > 1, each worker process builds its own app (products load their
+    models in each) and listens on its own socket (see :func:`run_workers`).
+    """
     import tempfile
 
     import uvicorn
@@ -216,4 +225,94 @@ def serve(workspace_path: str | Path, settings: Settings | None = None) -> None:
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
     with tempfile.TemporaryDirectory(prefix="lakeforge-metrics-") as metrics_dir:
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", metrics_dir)
-        uvicorn.run("lakeforge.serve._app:app_from_env", factory=True, workers=workers, **options)
+        run_workers("lakeforge.serve._app:app_from_env", workers, options)
+
+
+def _listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """``count`` sockets bound to one address with SO_REUSEPORT, or one without it.
+
+    The kernel spreads new connections across the sockets of a SO_REUSEPORT group (only
+    processes of the same user may join one). Where the platform lacks the option, one
+    plain socket comes back.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    reuse_port = getattr(socket, "SO_REUSEPORT", None)
+    sockets: list[socket.socket] = []
+    for _ in range(count if reuse_port is not None else 1):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port is not None:
+            sock.setsockopt(socket.SOL_SOCKET, reuse_port, 1)
+        sock.bind((host, port))
+        port = sock.getsockname()[1]  # port 0: the others join the one the first got
+        sock.set_inheritable(True)
+        sockets.append(sock)
+    return sockets
+
+
+def _worker(config: Any, sock: socket.socket) -> None:
+    """One worker process: uvicorn serving ``config``'s app on its own listening socket."""
+    import uvicorn
+
+    config.configure_logging()
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def run_workers(app: str, workers: int, options: dict[str, Any]) -> None:
+    """Serve the app factory ``app`` ("module:function") from ``workers`` processes.
+
+    uvicorn's own ``workers=`` shares one listening socket, and the first worker to wake
+    takes every pending connection: 32 keep-alive clients arriving together all land on
+    one worker while the others idle. Here each worker has its own SO_REUSEPORT socket on
+    the same address, so the kernel spreads new connections evenly. SIGINT or SIGTERM stops
+    the workers gracefully (each drains, then flushes its audit log); a worker that dies
+    after startup is replaced, one that dies within its first 30 s stops the service.
+    """
+    import multiprocessing
+    import threading
+
+    import uvicorn
+
+    config = uvicorn.Config(app, factory=True, **options)
+    sockets = _listening_sockets(config.host, config.port, workers)
+    if len(sockets) < workers:  # no SO_REUSEPORT: uvicorn's supervisor, one shared socket
+        uvicorn.run(app, factory=True, workers=workers, **options)
+        return
+    spawn = multiprocessing.get_context("spawn")
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS}
+
+    def start(sock: socket.socket) -> tuple[Any, float]:
+        process = spawn.Process(target=_worker, args=(config, sock), name="lakeforge-worker")
+        process.start()
+        return process, time.monotonic()
+
+    log.info("serving http://%s:%d with %d workers", config.host, config.port, workers)
+    running = [start(sock) for sock in sockets]
+    failed = False
+    try:
+        while not stop.wait(0.5):
+            for number, (process, started) in enumerate(running):
+                if process.is_alive():
+                    continue
+                if time.monotonic() - started < _WORKER_GRACE_S:
+                    log.error("worker %d exited while starting (%s)", number, process.exitcode)
+                    failed = True
+                    stop.set()
+                    break
+                log.warning("worker %d exited (%s); starting another", number, process.exitcode)
+                running[number] = start(sockets[number])
+    finally:
+        for process, _ in running:
+            if process.is_alive():
+                process.terminate()  # SIGTERM: uvicorn drains, then the lifespan shutdown
+        for process, _ in running:
+            process.join(timeout=float(options.get("timeout_graceful_shutdown") or 0) + 20)
+            if process.is_alive():
+                process.kill()
+        for sock in sockets:
+            sock.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if failed:
+        raise SystemExit(3)

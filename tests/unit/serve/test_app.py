@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Request, Response
 
@@ -12,6 +18,18 @@ import lakeforge as lf
 from lakeforge.config import Settings
 from lakeforge.serve import _app
 from lakeforge.serve.deps import served_directly
+from tests.service_helpers import free_port
+
+
+def pid_app() -> FastAPI:
+    """A factory for the worker test: each worker says which process it is."""
+    app = FastAPI()
+
+    @app.get("/pid")
+    async def pid() -> dict[str, int]:
+        return {"pid": os.getpid()}
+
+    return app
 
 
 def test_served_directly_takes_only_endpoints_of_the_request() -> None:
@@ -58,3 +76,27 @@ def test_workers_get_the_settings_serve_was_given(
         assert json.loads(settings.model_dump_json()) == json.loads(given.model_dump_json())
     finally:
         app.state.lakeforge.close()
+
+
+def test_workers_each_get_connections_and_stop_on_sigterm() -> None:
+    port = free_port()
+    options = _app.uvicorn_options(Settings(serve={"port": port, "log_level": "warning"}))  # type: ignore[arg-type]
+    code = (
+        "import json, sys; from lakeforge.serve._app import run_workers; "
+        "run_workers('tests.unit.serve.test_app:pid_app', 2, json.loads(sys.argv[1]))"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code, json.dumps(options)])
+    try:
+        pids: set[int] = set()
+        deadline = time.monotonic() + 120
+        while len(pids) < 2 and time.monotonic() < deadline:
+            try:  # a new connection each time: the kernel picks a worker's socket per connection
+                pids.add(httpx.get(f"http://127.0.0.1:{port}/pid", timeout=5).json()["pid"])
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert len(pids) == 2 and parent.pid not in pids
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=60) == 0
+    finally:
+        if parent.poll() is None:
+            parent.kill()
