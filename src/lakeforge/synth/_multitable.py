@@ -24,8 +24,11 @@ contracts' primary keys, foreign keys, checks and PII tags and:
 
 Every sampled foreign key is taken from a sampled parent row, so referential integrity is
 100% by construction. Sampling runs table by table in chunks (:meth:`Synthesizer.iter_sample`);
-what a child needs of its parents (keys, context columns, counts) is spilled to a
-memory-mapped Arrow file, so a table of any length streams in bounded memory.
+what a child needs of its parents (keys, context columns, counts) is spilled to an Arrow
+file. A child reads its driving parent from it window by window (its counts are matched to
+the real distribution per window of 500,000 parent rows), other parents through a memory
+map, so a table of any length streams in bounded memory: 8 bytes per driving parent row
+for the counts, plus one chunk.
 
 Example:
     >>> tables = {"users": users, "items": items, "ratings": ratings}  # doctest: +SKIP
