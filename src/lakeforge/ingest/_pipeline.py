@@ -18,12 +18,14 @@ import itertools
 import os
 import shutil
 import socket
+import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from queue import Full, Queue
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -216,9 +218,12 @@ def _run_ingest(
         quarantine_files: list[Path] = []
         raised: list[BaseException] = []
 
-        def good_batches() -> Iterator[pa.RecordBatch]:
+        def good_batches() -> Generator[pa.RecordBatch, None, None]:
             try:
-                yield from validated_batches()
+                if ws.ingest_threads > 1:  # check batch N+1 while the writer encodes batch N
+                    yield from _in_background(validated_batches())
+                else:
+                    yield from validated_batches()
             except BaseException as exc:  # deltalake wraps what a generator raises: keep it
                 raised.append(exc)
                 raise
@@ -274,9 +279,10 @@ def _run_ingest(
             "lakeforge.source": source.uri[:500],
             "lakeforge.source_hash": fingerprint or "",
         }
+        feed = good_batches()
         try:
             version = store.write(
-                good_batches(),
+                feed,
                 schema=validator.schema,
                 mode=mode,
                 key=key or (),
@@ -290,6 +296,8 @@ def _run_ingest(
             raise IngestError(
                 f"writing `{table}` failed; the table is unchanged: {exc}", table=table
             ) from exc
+        finally:
+            feed.close()  # stops the background checks if the writer gave up early
         catalog.register_table(
             table,
             layer=layer or contract.layer,
@@ -366,6 +374,54 @@ def _run_ingest(
         shutil.rmtree(staging, ignore_errors=True)
         if not store.exists():  # a first write that never committed leaves only data files
             shutil.rmtree(store.path, ignore_errors=True)
+
+
+@dataclass
+class _Raised:
+    error: BaseException
+
+
+_END = object()
+
+
+def _in_background(items: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """``items``, produced by a thread at most ``depth`` ahead (errors re-raised here)."""
+    queue: Queue[object] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.05)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+        except BaseException as exc:
+            put(_Raised(exc))
+            return
+        put(_END)
+
+    worker = threading.Thread(target=produce, name="lakeforge-checks", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is _END:
+                return
+            if isinstance(item, _Raised):
+                raise item.error
+            assert isinstance(item, pa.RecordBatch)
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _validated(
