@@ -11,11 +11,13 @@ best with runners-up, and is refitted on all of u1.base.
 
 Serving (synthetic shop, 10,000 items): each model is fitted as the workspace default, saved,
 loaded, and asked for a top-10 with explanations for random users in-process (wall and CPU
-time). The default model (``auto``, what ``lakeforge recommend fit`` makes) is then served by
-uvicorn beside a bare FastAPI anchor answering the same route with a constant body of the
-same shape, both up at once and measured in alternating rounds by a load generator in its
-own process (32 keep-alive clients); each server's CPU time per request is recorded too, to
-separate the server's cost from the load generator's and the machine's.
+time). The default model (``auto``, what ``lakeforge recommend fit`` makes) is then served as
+``lakeforge.serve.serve`` serves it (its uvicorn options; 1 worker, and 2 workers: one per
+core, ``LAKEFORGE_SERVE__WORKERS=2``) beside a bare FastAPI anchor answering the same route
+with a constant body of the same shape from the very same server set-up, all four up at once
+and measured in alternating rounds by a load generator in its own process (32 keep-alive
+clients); each server's CPU time per request (all its processes) is recorded too, to separate
+the server's cost from the load generator's and the machine's.
 
     python -m benchmarks.bench_recommend                  # everything
     python -m benchmarks.bench_recommend --only serving   # keep the ml-100k rows
@@ -269,7 +271,8 @@ def write_recs(out: Path, model: str, recs: dict[str, list[str]]) -> None:
 SERVING_MODELS = ("auto", "itemknn", "ease", "als")  # auto: what `recommend fit` makes by default
 N_ITEMS, N_USERS, PER_USER = 10_000, 20_000, 25
 HTTP_CONCURRENCY, HTTP_ROUNDS, HTTP_ROUND_S, HTTP_WARMUP_S = 32, 4, 2.5, 2.0
-HTTP_SYSTEMS = ("bare", "lakeforge")
+HTTP_WORKERS = (1, 2)  # uvicorn worker processes: one, and one per core (serve.workers)
+HTTP_SERVERS = tuple((system, w) for w in HTTP_WORKERS for system in ("bare", "lakeforge"))
 HTTP_MODEL = "auto"  # the model served over HTTP: the default of `lakeforge recommend fit`
 
 
@@ -377,28 +380,31 @@ def bare_app() -> Any:
     return app
 
 
-def serve(system: str, port: int, workspace: str) -> None:
+def serve(system: str, port: int, workspace: str, workers: int) -> None:
+    """Run one server the way ``lakeforge serve`` does (its uvicorn options and workers)."""
     import uvicorn
 
-    if system == "lakeforge":
-        import lakeforge.products.recommend._router  # noqa: F401 - registers the routes
-        from lakeforge.config import Settings
-        from lakeforge.serve import create_app
+    from lakeforge.config import Settings
+    from lakeforge.serve import serve as serve_workspace
+    from lakeforge.serve._app import run_workers, uvicorn_options
 
-        settings = Settings(serve={"access_log": False})  # type: ignore[arg-type]
-        app = create_app(workspace, settings)
-    else:
-        app = bare_app()
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        ws="none",
+    settings = Settings(
+        serve={  # type: ignore[arg-type]
+            "host": "127.0.0.1",
+            "port": port,
+            "workers": workers,
+            "log_level": "warning",
+            "access_log": False,  # one JSON line per request is a deployment choice, not ours
+        }
     )
+    if system == "lakeforge":
+        serve_workspace(workspace, settings)
+        return
+    options = uvicorn_options(settings)  # the anchor runs with the very same server settings
+    if workers <= 1:
+        uvicorn.run(bare_app(), **options)
+    else:
+        run_workers("benchmarks.bench_recommend:bare_app", workers, options)
 
 
 async def _http_client(
@@ -484,7 +490,6 @@ def load(port: int, token: str, seconds: float, seed: int) -> tuple[list[float],
 def run_serving(choice: str, quick: bool) -> dict[str, Any]:
     """Fit ``choice`` as the workspace default; in-process latency, then HTTP beside the anchor."""
     import numpy as np
-    import psutil
 
     from benchmarks.bench_service import free_port, wait_until_up
 
@@ -496,9 +501,9 @@ def run_serving(choice: str, quick: bool) -> dict[str, Any]:
         if choice != HTTP_MODEL:
             return out
         servers = {}
-        for system in HTTP_SYSTEMS:
+        for system, workers in HTTP_SERVERS:
             port = free_port()
-            servers[system] = (
+            servers[(system, workers)] = (
                 port,
                 subprocess.Popen(
                     [
@@ -509,6 +514,8 @@ def run_serving(choice: str, quick: bool) -> dict[str, Any]:
                         str(port),
                         "--serve-system",
                         system,
+                        "--serve-workers",
+                        str(workers),
                         "--workspace",
                         str(Path(tmp) / "shop"),
                     ]
@@ -516,40 +523,61 @@ def run_serving(choice: str, quick: bool) -> dict[str, Any]:
             )
         tokens = {"lakeforge": token, "bare": ""}
         load_before = os.getloadavg()[0]
-        parts: dict[str, list[tuple[list[float], int, float]]] = {s: [] for s in HTTP_SYSTEMS}
-        cpu = dict.fromkeys(HTTP_SYSTEMS, 0.0)  # server CPU seconds while measured
+        parts: dict[tuple[str, int], list[tuple[list[float], int, float]]] = {
+            s: [] for s in HTTP_SERVERS
+        }
+        cpu = dict.fromkeys(HTTP_SERVERS, 0.0)  # server CPU seconds (all its processes)
         try:
-            for system, (port, _) in servers.items():
-                wait_until_up(port)
+            for (system, _), (port, _) in servers.items():
+                wait_until_up(port, timeout=180)
+                # every worker gets some of the 32 connections: each loads its model now
                 load(port, tokens[system], HTTP_WARMUP_S, seed=99)
             for number in range(HTTP_ROUNDS):
-                order = HTTP_SYSTEMS if number % 2 == 0 else HTTP_SYSTEMS[::-1]
-                for system in order:
-                    port, process = servers[system]
-                    before = psutil.Process(process.pid).cpu_times()
-                    parts[system].append(load(port, tokens[system], HTTP_ROUND_S, seed=number))
-                    after = psutil.Process(process.pid).cpu_times()
-                    cpu[system] += (after.user - before.user) + (after.system - before.system)
+                order = HTTP_SERVERS if number % 2 == 0 else HTTP_SERVERS[::-1]
+                for server in order:
+                    port, process = servers[server]
+                    before = process_tree_cpu(process.pid)
+                    parts[server].append(load(port, tokens[server[0]], HTTP_ROUND_S, seed=number))
+                    cpu[server] += process_tree_cpu(process.pid) - before
         finally:
             for _, process in servers.values():
                 process.terminate()
                 process.wait(timeout=60)
     out["load_average_1m"] = round(max(load_before, os.getloadavg()[0]), 2)
-    for system in HTTP_SYSTEMS:
-        ms = np.array([x for lat, _, _ in parts[system] for x in lat]) * 1000
-        wall = sum(w for _, _, w in parts[system])
-        out[f"http_{system}"] = {
+    for server in HTTP_SERVERS:
+        ms = np.array([x for lat, _, _ in parts[server] for x in lat]) * 1000
+        wall = sum(w for _, _, w in parts[server])
+        out[http_key(*server)] = {
             "requests": len(ms),
-            "errors": sum(e for _, e, _ in parts[system]),
+            "errors": sum(e for _, e, _ in parts[server]),
             "throughput_rps": round(len(ms) / wall, 1),
             "p50_ms": round(float(np.percentile(ms, 50)), 3) if len(ms) else None,
             "p99_ms": round(float(np.percentile(ms, 99)), 3) if len(ms) else None,
-            "server_cpu_ms_per_request": round(1000 * cpu[system] / len(ms), 3)
+            "server_cpu_ms_per_request": round(1000 * cpu[server] / len(ms), 3)
             if len(ms)
             else None,
-            "server_cpu_share": round(cpu[system] / wall, 3),
+            "server_cpu_share": round(cpu[server] / wall, 3),
         }
     return out
+
+
+def http_key(system: str, workers: int) -> str:
+    return f"http_{system}_{workers}w"
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its live children (uvicorn's workers)."""
+    import psutil
+
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:  # a child that exited meanwhile
+            continue
+        total += times.user + times.system
+    return total
 
 
 # -- orchestration -------------------------------------------------------------------------------
@@ -642,13 +670,20 @@ def serving_rows(quick: bool) -> list[dict[str, Any]]:
             f"fastapi {importlib.metadata.version('fastapi')}, "
             f"uvicorn {importlib.metadata.version('uvicorn')}"
         )
-        served = (
-            f"uvicorn 1 worker, uvloop + httptools; load generator in its own process (uvloop), "
-            f"{HTTP_CONCURRENCY} keep-alive clients, random users; {HTTP_WARMUP_S:g} s warm-up, "
-            f"then {HTTP_ROUNDS} alternating rounds of {HTTP_ROUND_S:g} s"
-        )
-        for system in HTTP_SYSTEMS:
-            http = result[f"http_{system}"]
+        for system, workers in HTTP_SERVERS:
+            http = result[http_key(system, workers)]
+            served = (
+                "lakeforge.serve.serve's uvicorn options (uvloop + httptools, no access log), "
+                + (
+                    "1 worker"
+                    if workers == 1
+                    else f"{workers} workers, each on its own SO_REUSEPORT socket"
+                )
+                + f"; load generator in its own process (uvloop), {HTTP_CONCURRENCY} keep-alive "
+                f"clients, random users; {HTTP_WARMUP_S:g} s warm-up, then {HTTP_ROUNDS} "
+                f"alternating rounds of {HTTP_ROUND_S:g} s"
+            )
+            label = "1 worker" if workers == 1 else f"{workers} workers"
             rows.append(
                 {
                     "dataset": (
@@ -656,9 +691,9 @@ def serving_rows(quick: bool) -> list[dict[str, Any]]:
                         f"{HTTP_CONCURRENCY} concurrent clients, loopback"
                     ),
                     "system": (
-                        f"Lakeforge {choice} (HTTP)"
+                        f"Lakeforge {choice} (HTTP, {label})"
                         if system == "lakeforge"
-                        else "bare FastAPI constant body (anchor)"
+                        else f"bare FastAPI constant body (anchor, {label})"
                     ),
                     "system_version": (
                         f"lakeforge {lakeforge.__version__}, {versions}"
@@ -670,6 +705,7 @@ def serving_rows(quick: bool) -> list[dict[str, Any]]:
                         if system == "lakeforge"
                         else f"{served}; the same route returning a constant 10-item body"
                     ),
+                    "workers": workers,
                     **http,
                     "load_average_1m": result["load_average_1m"],
                     "wall_s": round(HTTP_ROUNDS * HTTP_ROUND_S, 1),
@@ -691,6 +727,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-system", default="lakeforge", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-workers", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--workspace", help=argparse.SUPPRESS)
     parser.add_argument("--load", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--token", default="", help=argparse.SUPPRESS)
@@ -698,7 +735,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:  # server mode
-        serve(args.serve_system, args.serve, args.workspace)
+        serve(args.serve_system, args.serve, args.workspace, args.serve_workers)
         return 0
     if args.load:  # load-generator mode
         import uvloop

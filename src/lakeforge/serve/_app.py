@@ -82,8 +82,18 @@ class DirectRoute(Route):
 
 
 def _serve_directly(app: FastAPI, router: APIRouter, prefix: str) -> None:
+    """Put a :class:`DirectRoute` first for each of the router's marked routes.
+
+    Raises:
+        TypeError: a marked route has dependencies (its router's or the app's): a direct
+            route would skip them.
+    """
     for route in router.routes:
         if isinstance(route, APIRoute) and getattr(route.endpoint, DIRECT_MARK, False):
+            if route.dependant.dependencies or app.router.dependencies:
+                raise TypeError(
+                    f"route {route.name} has dependencies, which serving it directly would skip"
+                )
             app.router.routes.insert(0, DirectRoute(prefix + route.path, route))
 
 

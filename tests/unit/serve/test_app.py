@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 
 import lakeforge as lf
 from lakeforge.config import Settings
@@ -60,6 +60,23 @@ def test_a_marked_route_answers_first_and_stays_documented() -> None:
     assert (first.path, first.name, first.methods) == ("/api/v1/hot/{key}", "hot.read", {"GET"})
     assert sum(isinstance(r, _app.DirectRoute) for r in app.router.routes) == 1
     assert "/api/v1/hot/{key}" in app.openapi()["paths"]
+
+
+def test_a_marked_route_with_dependencies_is_refused() -> None:
+    def guard() -> None:
+        return None
+
+    router = APIRouter(dependencies=[Depends(guard)])
+
+    @router.get("/hot", name="hot.read")
+    @served_directly
+    async def hot(request: Request) -> Response:
+        return Response()
+
+    app = FastAPI()
+    app.include_router(router)
+    with pytest.raises(TypeError, match="dependencies"):
+        _app._serve_directly(app, router, "")
 
 
 def test_workers_get_the_settings_serve_was_given(
