@@ -233,7 +233,15 @@ class CsvSource(Source):
     def _parse(self, chunk: _Chunk) -> RawBatch:
         names = self.columns()
         data = chunk.data
-        record_lines = _record_start_lines(data, chunk.first_line, self.options.quote_char)
+        scanned: list[np.ndarray] = []
+
+        def record_lines() -> np.ndarray:  # scanned only when needed (see below)
+            if not scanned:
+                scanned.append(
+                    _record_start_lines(chunk.data, chunk.first_line, self.options.quote_char)
+                )
+            return scanned[0]
+
         row_problem: dict[int, str] = {}
         if self._encoding in _UTF8_NAMES:
             try:
@@ -241,8 +249,8 @@ class CsvSource(Source):
             except UnicodeDecodeError:
                 data, bad_lines = _replace_invalid_utf8(data, chunk.first_line)
                 for bad in bad_lines:
-                    index = max(0, int(np.searchsorted(record_lines, bad, "right")) - 1)
-                    owner = record_lines[index]
+                    index = max(0, int(np.searchsorted(record_lines(), bad, "right")) - 1)
+                    owner = record_lines()[index]
                     row_problem[int(owner)] = (
                         "invalid UTF-8 bytes (shown as \ufffd); fix the file's encoding or "
                         "declare it, e.g. encoding: latin-1"
@@ -255,7 +263,8 @@ class CsvSource(Source):
 
         def on_invalid(row: Any) -> str:
             ordinal = int(row.number) - 1
-            location = int(record_lines[ordinal]) if ordinal < len(record_lines) else -1
+            lines = record_lines()
+            location = int(lines[ordinal]) if ordinal < len(lines) else -1
             rejected_ordinals.append(ordinal)
             rejects.append(
                 RejectedRecord(
@@ -288,12 +297,20 @@ class CsvSource(Source):
                 quoted_strings_can_be_null=False,
             ),
         )
-        if rejected_ordinals:
-            keep = np.ones(len(record_lines), dtype=bool)
-            keep[[o for o in rejected_ordinals if o < len(record_lines)]] = False
-            good_lines = record_lines[keep]
+        raw = chunk.data
+        lines_in_chunk = raw.count(b"\n") + (0 if raw.endswith(b"\n") or not raw else 1)
+        bare_cr = b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")  # pyarrow: a newline
+        if not scanned and not bare_cr and table.num_rows + len(rejects) == lines_in_chunk:
+            # as many records as lines: each record is one line (none spans lines, none is
+            # blank), so no scan of quotes and newlines is needed
+            good_lines = np.arange(chunk.first_line, chunk.first_line + lines_in_chunk)
+        elif rejected_ordinals:
+            all_lines = record_lines()
+            keep = np.ones(len(all_lines), dtype=bool)
+            keep[[o for o in rejected_ordinals if o < len(all_lines)]] = False
+            good_lines = all_lines[keep]
         else:
-            good_lines = record_lines
+            good_lines = record_lines()
         if len(good_lines) != table.num_rows:
             raise SourceError(
                 f"{self.path.name}: could not align rows with lines near line "
@@ -311,6 +328,11 @@ def _last_record_end(buf: bytes, quote: int | None) -> int:
     """Byte index of the last newline in ``buf`` outside quotes, or -1."""
     if quote is None or buf.find(quote) < 0:  # no quotes: the last newline (a memchr)
         return buf.rfind(b"\n")
+    end = buf.rfind(b"\n")
+    for _ in range(8):  # usually the last newline is outside quotes: an even count before it
+        if end < 0 or buf.count(quote, 0, end) % 2 == 0:
+            return end
+        end = buf.rfind(b"\n", 0, end)
     arr = np.frombuffer(buf, dtype=np.uint8)
     newlines = np.flatnonzero(arr == _NEWLINE)
     if not len(newlines):

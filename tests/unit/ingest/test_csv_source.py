@@ -150,3 +150,33 @@ def test_record_line_fast_paths_match_the_full_scan() -> None:
                 ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
                 expected = int(ends[-1]) if len(ends) else -1
             assert _last_record_end(data, ord(quote) if quote else None) == expected, data
+
+
+def test_line_numbers_without_a_scan_match_the_scan(tmp_path: Path) -> None:
+    import numpy as np
+
+    from lakeforge.ingest._csv import _Chunk, _scan_record_start_lines
+
+    rng = np.random.default_rng(11)
+    fields = [b"x", b"12", b'"q"', b'"a,b"', b'"two\nlines"', b'"say ""hi"""', b""]
+    ends = [b"\n", b"\r\n"]
+    path = tmp_path / "h.csv"
+    path.write_bytes(b"a,b\n")
+    source = CsvSource(path)
+    for _ in range(400):
+        rows = []
+        for _ in range(int(rng.integers(1, 8))):
+            count = 2 if rng.random() < 0.85 else int(rng.integers(1, 4))
+            row = b",".join(fields[int(rng.integers(len(fields)))] for _ in range(count))
+            blank = b"\n" if rng.random() < 0.1 else b""
+            rows.append(blank + row + ends[int(rng.integers(2))])
+        data = b"".join(rows)
+        try:
+            batch = source._parse(_Chunk(data, 2, 0))
+        except SourceError:
+            continue
+        # the scan, minus the records pyarrow rejected
+        scanned = _scan_record_start_lines(data, 2, '"').tolist()
+        rejected = {r.location for r in batch.rejects}
+        expected = [line for line in scanned if line not in rejected]
+        assert batch.locations.to_pylist() == expected, data
