@@ -80,6 +80,8 @@ _MAX_CONTEXT_CATEGORIES = 50
 _REPAIR_ROUNDS = 8
 #: parent rows whose child counts are matched to the real distribution at once
 _COUNT_WINDOW = 500_000
+#: a child is sparse when at least this share of its driving parent's rows have none
+_SPARSE_SHARE = 0.5
 #: ``auto`` in a multi-table fit: a table of more cells than this (context columns
 #: included) gets the copula without the validation round. The autoregressive model's
 #: sampling cost grows with rows times trees; on the large child tables measured
@@ -426,6 +428,21 @@ class Synthesizer:
                     continue
                 self._extra[link.parent][column] = counts
                 if self.epsilon is None:  # the real count distribution is not private
+                    link.quantiles = _quantiles(counts)
+                    link.total, link.parents = int(counts.sum()), parent_rows
+        for name in self.order_:
+            for link in plans[name].links:
+                if through_driving(plans, plans[name], link) is None:
+                    continue
+                # reviews -> orders -> customers: reviews per customer, learned by the
+                # customers' generator, shared out over each customer's sampled orders
+                index = indices[(name, link.label)]
+                parent_rows = real[link.parent].num_rows
+                counts = np.bincount(index[index >= 0], minlength=parent_rows).astype(np.int64)
+                link.popularity = _popularity_column(name, link)
+                plans[link.parent].popularity.append(link.popularity)
+                self._extra[link.parent][link.popularity] = counts
+                if self.epsilon is None:
                     link.quantiles = _quantiles(counts)
                     link.total, link.parents = int(counts.sum()), parent_rows
 
@@ -1069,11 +1086,85 @@ class _Run:
                 share = round(target * last / parents) - round(target * first / parents)
                 part = _rescale(part, share)
             counts[first:last] = part
+        counts = self._share_out(plan, counts, rng)
         if plan.max_children is not None:
             counts = np.minimum(counts, plan.max_children)
             if requested is not None:
                 counts = _rescale(counts, requested)
         return counts
+
+    def _share_out(
+        self, plan: TablePlan, counts: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Children per driving row, regrouped so each grandparent gets its real-like total.
+
+        Reviews are driven by orders and inherit the order's customer. Each sampled customer
+        gets a number of reviews from the real reviews-per-customer distribution (ranked by
+        its generator's ``__p_reviews__customer_id``), which is then shared out over the
+        customer's sampled orders in proportion to one plus the orders' own counts (largest
+        remainder: spread rather than piled on one order). The total stays; a customer
+        without orders gets none.
+
+        Only for a sparse child, where most driving rows have none in the real data (most
+        orders have no review): which customers have reviews is then a trait of the customer
+        the orders' counts cannot carry. Where nearly every row has some (a payment per
+        order), the customer's total follows from its orders and is left to them.
+        """
+        driving = plan.driving
+        if driving is None or not driving.quantiles:
+            return counts
+        if float(np.mean(np.asarray(driving.quantiles) == 0)) < _SPARSE_SHARE:
+            return counts
+        link = next(
+            (
+                link
+                for link in plan.links
+                if link.popularity
+                and link.quantiles
+                and through_driving(self.syn.plans_, plan, link)
+            ),
+            None,
+        )
+        if driving is None or link is None or link.via is None:
+            return counts
+        parents = len(counts)
+        owner = np.zeros(parents, dtype=np.int64)
+        column = _index_column(link.via)
+        for first in range(0, parents, _COUNT_WINDOW):
+            last = min(first + _COUNT_WINDOW, parents)
+            window = self._rows_of(driving.parent, first, last).column(column)
+            owner[first:last] = np.asarray(window.to_numpy(zero_copy_only=False), np.int64)
+        valid = owner >= 0
+        if not valid.any():
+            return counts
+        group = owner[valid]
+        sizes = np.bincount(group, minlength=len(self._popularity(link)))
+        # ranked by the learned totals, ties by the sampled driving rows (more orders,
+        # more reviews), then given the real distribution
+        learned = np.rint(self._popularity(link)).astype(np.int64)
+        wanted = _match_quantiles(learned * (int(sizes.max()) + 1) + sizes, link.quantiles, rng)
+        wanted = np.where(sizes > 0, wanted, 0)
+        total = int(counts[valid].sum())
+        if wanted.sum() <= 0:
+            return counts
+        wanted = np.where(sizes > 0, _rescale(wanted, total), 0)
+        if int(wanted.sum()) != total:
+            return counts
+        weights = counts[valid].astype(np.float64) + 1.0
+        exact = (
+            weights
+            * wanted[group]
+            / np.bincount(group, weights=weights, minlength=len(sizes))[group]
+        )
+        base = np.floor(exact).astype(np.int64)
+        short = wanted - np.bincount(group, weights=base, minlength=len(sizes)).astype(np.int64)
+        order = np.lexsort((-(exact - base), group))
+        ordered = group[order]
+        rank = np.arange(len(order)) - np.searchsorted(ordered, ordered, side="left")
+        base[order[rank < short[ordered]]] += 1
+        out = counts.copy()
+        out[valid] = base
+        return out
 
     def _slot_blocks(
         self,
@@ -1586,6 +1677,14 @@ def _most_informative(
         scores[name] = max(_normalised_mi(codes, target) for target in targets)
     ranked = sorted(candidates, key=lambda name: -scores[name])
     return [name for name in candidates if name in ranked[:limit]]
+
+
+def through_driving(plans: Mapping[str, TablePlan], plan: TablePlan, link: Link) -> Link | None:
+    """The middle table's driving link an inherited key follows (orders -> customers)."""
+    if link.role != "inherit" or link.via is None or plan.driving is None:
+        return None
+    carrier = plans[plan.driving.parent].link(link.via)
+    return carrier if carrier.role == "driving" and carrier.parent == link.parent else None
 
 
 def driving_rows(plan: TablePlan, links: Mapping[str, np.ndarray]) -> np.ndarray | None:

@@ -575,3 +575,103 @@ def test_auto_gives_a_table_above_the_cell_budget_the_copula(
     # an explicit budget wins over the multi-table default
     wide = Synthesizer(contracts, seed=1, generator_params={"max_cells": 10**9}).fit(tables)
     assert set(getattr(wide.generators_["ratings"], "scores_", {})) == {"autoregressive", "copula"}
+
+
+def _reviewers(seed: int = 0) -> tuple[dict[str, pa.Table], list[Contract]]:
+    """customers -> orders -> reviews; a review's customer is its order's (inherited).
+
+    A third of the customers write reviews, on most of their orders; the rest never do:
+    most orders have no review, and whether one has is a trait of its customer.
+    """
+    rng = np.random.default_rng(seed)
+    customers = 600
+    per = rng.geometric(0.2, size=customers)
+    owner = np.repeat(np.arange(customers), per)
+    writer = rng.random(customers) < 0.3
+    reviewed = np.flatnonzero(writer[owner] & (rng.random(len(owner)) < 0.7))
+    order_ids = np.array([f"O{i:06d}" for i in range(len(owner))])
+    customer_ids = np.array([f"C{i:05d}" for i in range(customers)])
+    tables = {
+        "customers": pa.table(
+            {"customer_id": customer_ids, "age": rng.integers(18, 80, customers)}
+        ),
+        "orders": pa.table(
+            {
+                "order_id": order_ids,
+                "customer_id": customer_ids[owner],
+                "amount": np.round(rng.gamma(2.0, 20.0, len(owner)), 2),
+            }
+        ),
+        "reviews": pa.table(
+            {
+                "review_id": [f"R{i:06d}" for i in range(len(reviewed))],
+                "order_id": order_ids[reviewed],
+                "customer_id": customer_ids[owner[reviewed]],
+                "rating": rng.integers(1, 6, len(reviewed)),
+            }
+        ),
+    }
+    key = [Column(name="customer_id")]
+    contracts = [
+        Contract(
+            table="customers",
+            columns=[*key, Column(name="age", type="integer")],
+            primary_key=["customer_id"],
+        ),
+        Contract(
+            table="orders",
+            columns=[Column(name="order_id"), *key, Column(name="amount", type="float")],
+            primary_key=["order_id"],
+            foreign_keys=[
+                ForeignKey(
+                    columns=["customer_id"], ref_table="customers", ref_columns=["customer_id"]
+                )
+            ],
+        ),
+        Contract(
+            table="reviews",
+            columns=[
+                Column(name="review_id"),
+                Column(name="order_id"),
+                *key,
+                Column(name="rating", type="integer"),
+            ],
+            primary_key=["review_id"],
+            foreign_keys=[
+                ForeignKey(columns=["order_id"], ref_table="orders", ref_columns=["order_id"]),
+                ForeignKey(
+                    columns=["customer_id"], ref_table="customers", ref_columns=["customer_id"]
+                ),
+            ],
+        ),
+    ]
+    return tables, contracts
+
+
+def test_a_sparse_grandchild_gathers_on_the_grandparents_that_have_it() -> None:
+    tables, contracts = _reviewers()
+    # independent columns: nothing ties an order's review count to its customer but the
+    # customers' learned review totals
+    syn = Synthesizer(contracts, method="independent", seed=3).fit(tables)
+    link = syn.plans_["reviews"].link("customer_id")
+    assert link.role == "inherit" and link.popularity is not None
+    similarity = {}
+    for seed in (1, 2):
+        twin = syn.sample(seed=seed)
+        assert twin["reviews"].num_rows == tables["reviews"].num_rows
+        assert set(foreign_key_integrity(twin, contracts).values()) == {1.0}
+        similarity = cardinality_similarity(tables, twin, contracts)
+        assert similarity["reviews(customer_id)->customers(customer_id)"] >= 0.95, similarity
+        assert similarity["reviews(order_id)->orders(order_id)"] >= 0.92, similarity
+        # a review's customer is still its order's
+        customer_of = dict(_keys_of(twin["orders"], ["order_id", "customer_id"]))
+        assert all(
+            customer_of[order] == customer
+            for order, customer in _keys_of(twin["reviews"], ["order_id", "customer_id"])
+        )
+    # with the totals ignored, the reviews spread over too many customers
+    plain = Synthesizer(contracts, method="independent", seed=3).fit(tables)
+    plain.plans_["reviews"].link("customer_id").quantiles = []
+    spread = cardinality_similarity(tables, plain.sample(seed=2), contracts)
+    label = "reviews(customer_id)->customers(customer_id)"
+    assert spread[label] < similarity[label] - 0.1, (spread, similarity)
