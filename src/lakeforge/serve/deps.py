@@ -35,7 +35,7 @@ __all__ = [
 
 COOKIE_NAME = "lakeforge_token"
 DIRECT_MARK: Final = "__lakeforge_direct__"
-E = TypeVar("E", bound=Callable[..., Awaitable[Any]])
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Awaitable[Any]])
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer lf_...`")
@@ -185,7 +185,7 @@ async def authorize(request: Request, permission: Permission) -> Caller:
     return caller
 
 
-def served_directly(endpoint: E) -> E:
+def served_directly(endpoint: _Endpoint) -> _Endpoint:
     """Mark a hot route's endpoint to be answered ahead of FastAPI's routing.
 
     For an ``async def endpoint(request: Request) -> Response`` that reads its caller with
