@@ -142,9 +142,9 @@ class PreparedBatch:
     fail_names: list[str]
     bad_mask: np.ndarray
     counts: dict[str, int]
-    keys: list[tuple[np.ndarray, SortedKeys]]  # per key index: candidate rows, sorted keys
+    keys: list[tuple[np.ndarray | None, SortedKeys]]  # per key index: candidates (None: all)
     good: pa.Table  # rows that passed the row checks, typed (uniqueness still to apply)
-    good_rows: np.ndarray  # their positions in the batch
+    good_rows: np.ndarray | None  # their positions in the batch (None: all rows)
 
 
 class KeyIndex:
@@ -324,7 +324,7 @@ class KeyIndex:
             # the row number in h1's free low bits: a plain sort is then stable, and cheap
             # polars' sort is several times faster than NumPy's for uint64 (and drops the GIL)
             packed = pl.Series(h1 | np.arange(m, dtype=np.uint64)).sort().to_numpy()
-            order = (packed & _ROW_MASK).astype(np.intp)
+            order = (packed & _ROW_MASK).view(np.intp)  # row numbers < 2**24: same values
             s1 = packed & _HASH_MASK
         else:
             order = np.argsort(h1, kind="stable")  # stable: file order inside equal hashes
@@ -339,12 +339,12 @@ class KeyIndex:
             order[members] = rows[np.lexsort((rows, s2[members], s1[members]))]
             s2 = h2[order]
         same_prev = np.zeros(m, dtype=bool)
-        if m > 1:
-            same_prev[1:] = (s1[1:] == s1[:-1]) & (s2[1:] == s2[:-1])
+        if equal_h1.any():
+            same_prev[1:] = equal_h1 & (s2[1:] == s2[:-1])
         if same_prev.any():
             head = np.maximum.accumulate(np.where(same_prev, 0, np.arange(m)))
         else:
-            head = np.arange(m)
+            head = np.zeros(0, dtype=np.intp)  # no copies inside the batch: not needed
         return SortedKeys(order, s1, s2, locs[order], same_prev, head)
 
     def claim_sorted(self, keys: SortedKeys) -> tuple[np.ndarray, np.ndarray]:
@@ -355,6 +355,12 @@ class KeyIndex:
         if not m:
             return dup, firsts
         s1, s2, s_locs = keys.s1, keys.s2, keys.s_locs
+        if not len(keys.head):  # every key of the batch is distinct (the common case)
+            found, where = self._probe_insert(s1 | 1, s2, s_locs)
+            if found.any():
+                dup[keys.order] = found
+                firsts[keys.order] = where
+            return dup, firsts
         s_dup = np.zeros(m, dtype=bool)
         s_first = np.full(m, -2, dtype=np.int64)
         heads = np.flatnonzero(~keys.same_prev)  # one probe per distinct key of the batch
@@ -563,7 +569,7 @@ class BatchValidator:
         for each prepared batch in source order.
         """
         n = batch.data.num_rows
-        locations = batch.locations.to_numpy(zero_copy_only=False).astype(np.int64)
+        locations = np.asarray(batch.locations.to_numpy(zero_copy_only=False), dtype=np.int64)
         raw = self._raw_frame(batch.data)
         typed, fail_exprs = self._typed_cached(raw)
         fast = self._fast_numbers(batch.data)
@@ -592,11 +598,14 @@ class BatchValidator:
             else np.zeros(n, dtype=bool)
         )
         counts = flags.select(pl.col(fail_names).sum()).row(0) if fail_names and n else ()
-        keys: list[tuple[np.ndarray, SortedKeys]] = []
+        keys: list[tuple[np.ndarray | None, SortedKeys]] = []
+        any_bad = bool(bad_mask.any())
         for index in self.key_indexes:
             h1, h2, has_null = KeyIndex.hashes_of(flags, index.columns)
-            candidates = np.flatnonzero(~bad_mask & ~has_null)
-            if len(candidates) == n:
+            candidates = (
+                np.flatnonzero(~bad_mask & ~has_null) if any_bad or has_null.any() else None
+            )
+            if candidates is None or len(candidates) == n:
                 sorted_keys = KeyIndex.sort_batch(h1, h2, locations)
             else:
                 sorted_keys = KeyIndex.sort_batch(
@@ -604,8 +613,8 @@ class BatchValidator:
                 )
             keys.append((candidates, sorted_keys))
         typed_frame = flags.select(self.contract.column_names)
-        good_rows = np.flatnonzero(~bad_mask)
-        if len(good_rows) != n:
+        good_rows = np.flatnonzero(~bad_mask) if any_bad else None
+        if good_rows is not None and len(good_rows) != n:
             typed_frame = typed_frame.filter(pl.Series(~bad_mask))
         good = typed_frame.to_arrow()
         good = good.cast(self.schema) if good.schema != self.schema else good
@@ -637,7 +646,7 @@ class BatchValidator:
             candidates, sorted_keys = prepared.keys[i]
             dup = np.zeros(n, dtype=bool)
             first = np.full(n, -2, dtype=np.int64)
-            if len(candidates) == n:
+            if candidates is None or len(candidates) == n:
                 dup, first = index.claim_sorted(sorted_keys)
             elif len(candidates):
                 d, f = index.claim_sorted(sorted_keys)
@@ -652,9 +661,12 @@ class BatchValidator:
                 flags = flags.with_columns(pl.Series(name, dup), pl.Series(name + "_first", first))
             fail_names += [name for name, _, _ in dup_info]
 
-        good = prepared.good
-        if len(prepared.good_rows) and bad_mask[prepared.good_rows].any():  # duplicates found
-            good = good.filter(pa.array(~bad_mask[prepared.good_rows]))
+        good, good_rows = prepared.good, prepared.good_rows
+        if good_rows is None:  # every row passed the row checks
+            if bad_mask.any():  # duplicates found
+                good = good.filter(pa.array(~bad_mask))
+        elif len(good_rows) and bad_mask[good_rows].any():
+            good = good.filter(pa.array(~bad_mask[good_rows]))
         bad = self._quarantine_rows(raw, flags, np.flatnonzero(bad_mask), locations, fail_names)
         if batch.rejects:
             bad = pa.concat_tables([bad, self._rejected_rows(batch)])
