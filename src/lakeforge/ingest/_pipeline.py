@@ -51,8 +51,9 @@ if TYPE_CHECKING:
 
 __all__ = ["IngestResult", "run_ingest"]
 
-# a wrong estimate must not allocate much: past this, the key index grows as keys arrive
-_MAX_RESERVED_KEYS = 8_000_000
+# a wrong estimate must not allocate much (the key index takes 24-34 bytes a key): past
+# this, the index grows as keys arrive
+_MAX_RESERVED_KEYS = 5_500_000
 
 
 @dataclass
