@@ -34,9 +34,11 @@ def machine() -> dict[str, Any]:
 
 def run_child(module: str, args: list[str], timeout: float = 1800) -> dict[str, Any]:
     """Run ``python -m module args`` and return its JSON line plus wall seconds and peak RSS."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    peak_file = WORK / f"peak-{os.getpid()}-{time.monotonic_ns()}.kib"
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", module, *args],
+        [sys.executable, "-m", "benchmarks._peak", str(peak_file), module, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -50,7 +52,13 @@ def run_child(module: str, args: list[str], timeout: float = 1800) -> dict[str, 
     last = [line for line in stdout.splitlines() if line.startswith("{")][-1]
     result: dict[str, Any] = json.loads(last)
     result["process_wall_s"] = round(wall, 3)
-    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # Linux reports KiB
+    try:  # the child's own high-water mark (ru_maxrss also counts this process at spawn)
+        peak_kib = int(peak_file.read_text())
+    except (OSError, ValueError):
+        peak_kib = usage.ru_maxrss
+    finally:
+        peak_file.unlink(missing_ok=True)
+    result["peak_rss_mb"] = round(peak_kib / 1024, 1)  # KiB
     return result
 
 
