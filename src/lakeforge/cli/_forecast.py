@@ -223,14 +223,24 @@ def backtest(
 def show(
     series_id: Annotated[str, typer.Argument(help="Series id, e.g. S001/P0042.")],
     table: Annotated[str, typer.Option("--table", help="Gold forecast table.")] = "forecasts",
+    history_points: Annotated[
+        int, typer.Option("--history", help="How many past observations to show.", min=0)
+    ] = 28,
     workspace: WorkspaceOpt = Path("."),
     as_json: JsonOpt = False,
 ) -> None:
-    """A series' forecast with its intervals, the model chosen and why."""
+    """A series' recent history, its forecast with intervals, the model chosen and why."""
+    from lakeforge.products.forecast._lake import series_history
+
     try:
         with Workspace.open(workspace) as ws:
             forecast = ws.table(table).read().to_pandas()
             selection = ws.table(f"{table}_selection").read().to_pandas()
+            history = (
+                series_history(ws, series_id, table=table, points=history_points)
+                if history_points
+                else []
+            )
     except LakeforgeError as exc:
         _fail(exc, as_json)
     rows = forecast[forecast["unique_id"] == series_id]
@@ -248,10 +258,17 @@ def show(
         )
     info = chosen.iloc[0].to_dict() if len(chosen) else {}
     if as_json:
-        payload = {"series": info, "forecast": rows.to_dict(orient="records")}
+        payload = {"series": info, "history": history, "forecast": rows.to_dict(orient="records")}
         _out.print_json(json.dumps(payload, default=str))
         return
     _out.print(f"[bold]{series_id}[/]: {info.get('reason', '')}")
+    if history:
+        values = [p["y"] for p in history]
+        _out.print(
+            f"history, last {len(history)} ({history[0]['ds'][:10]} to {history[-1]['ds'][:10]}): "
+            f"{_sparkline(values)}  mean {_mean(values):.2f}, last {values[-1]}",
+            highlight=False,
+        )
     view = RichTable(header_style="bold cyan")
     for column in rows.columns:
         if column != "unique_id":
@@ -259,3 +276,22 @@ def show(
     for record in rows.drop(columns=["unique_id"]).itertuples(index=False):
         view.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in record])
     _out.print(view)
+
+
+def _mean(values: list[float | None]) -> float:
+    kept = [v for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else float("nan")
+
+
+def _sparkline(values: list[float | None]) -> str:
+    """``▁▃▇`` bars scaled from the smallest to the largest value (a space where missing)."""
+    bars = "▁▂▃▄▅▆▇█"
+    kept = [v for v in values if v is not None]
+    if not kept:
+        return ""
+    low, high = min(kept), max(kept)
+    span = (high - low) or 1.0
+    return "".join(
+        " " if v is None else bars[min(int((v - low) / span * len(bars)), len(bars) - 1)]
+        for v in values
+    )

@@ -15,13 +15,14 @@ from typing import Any
 
 import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 import pyarrow as pa
+import pyarrow.dataset as pads
 
 from lakeforge.errors import ContractError
 from lakeforge.products._lake import write_gold_table
 from lakeforge.products.forecast._forecaster import Forecaster
 from lakeforge.workspace import Workspace
 
-__all__ = ["SEPARATOR", "fit_from_lake", "forecast_from_lake", "read_history"]
+__all__ = ["SEPARATOR", "fit_from_lake", "forecast_from_lake", "read_history", "series_history"]
 
 SEPARATOR = "/"
 """How several id columns (``store_id``, ``product_id``) join into one series id."""
@@ -113,7 +114,13 @@ def forecast_from_lake(
         future_table=future_table,
         **params,
     )
-    run_params = {**model.get_params(), "table": table, "id": ",".join(ids), "target": target}
+    run_params = {
+        **model.get_params(),
+        "table": table,
+        "id": ",".join(ids),
+        "time": time_col,
+        "target": target,
+    }
     sources = [table, *([future_table] if future_table else [])]
     forecast = pa.Table.from_pandas(model.predict(), preserve_index=False)
     selection = pa.Table.from_pandas(model.selection_, preserve_index=False)
@@ -136,3 +143,67 @@ def forecast_from_lake(
         description=f"model chosen per series of {out_table}",
     )
     return model, {**model.backtest_summary(), "table": out_table, "version": version}
+
+
+def _history_source(ws: Workspace, table: str) -> dict[str, Any] | None:
+    """The table, id, time and target columns ``table``'s forecasts were fitted on."""
+    version = ws.catalog.latest_version(table)
+    run = ws.catalog.get_run(version.run_id) if version and version.run_id else None
+    params = (run.params or {}) if run else {}
+    source, ids, target = params.get("table"), params.get("id"), params.get("target")
+    if not (source and ids and target and ws.catalog.get_table(str(source))):
+        return None
+    time_col = params.get("time")
+    return {
+        "table": str(source),
+        "ids": str(ids).split(","),
+        "time": str(time_col) if time_col else None,
+        "target": str(target),
+    }
+
+
+def series_history(
+    ws: Workspace, series_id: str, *, table: str = "forecasts", points: int = 120
+) -> list[dict[str, Any]]:
+    """The last ``points`` observations (``ds``, ``y``) of the series behind ``table``.
+
+    The source table and columns come from the fit's catalog run; an empty list when they
+    cannot be found (the source dropped, an id that does not split into its columns).
+    """
+    source = _history_source(ws, table)
+    if source is None:
+        return []
+    ids: list[str] = source["ids"]
+    parts = series_id.split(SEPARATOR)
+    if len(parts) != len(ids):
+        return []
+    history = ws.table(source["table"])
+    schema = history.schema()
+    time_col = source["time"] or next(
+        (
+            f.name
+            for f in schema
+            if f.name not in ids and str(f.type).startswith(("date", "timestamp"))
+        ),
+        None,
+    )
+    if time_col is None or time_col not in schema.names or source["target"] not in schema.names:
+        return []
+    wanted: pads.Expression | None = None
+    for column, text in zip(ids, parts, strict=True):
+        kind = schema.field(column).type
+        value: Any = text
+        if pa.types.is_integer(kind):
+            if not text.lstrip("-").isdigit():
+                return []
+            value = int(text)
+        term = pads.field(column) == pads.scalar(value).cast(kind)
+        wanted = term if wanted is None else wanted & term
+    rows = history.store.read(columns=[time_col, source["target"]], filter=wanted)
+    rows = rows.sort_by(time_col).slice(max(rows.num_rows - points, 0))
+    return [
+        {"ds": str(ds), "y": None if y is None else float(y)}
+        for ds, y in zip(
+            rows[time_col].to_pylist(), rows[source["target"]].to_pylist(), strict=True
+        )
+    ]

@@ -13,8 +13,6 @@ import json
 import math
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.dataset as pads
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -131,62 +129,9 @@ def forecast_overview(
     }
 
 
-def _history_source(ws: Workspace) -> dict[str, Any] | None:
-    """The table, id columns and target the forecasts were fitted on (from the fit's run)."""
-    version = ws.catalog.latest_version(_FORECASTS)
-    run = ws.catalog.get_run(version.run_id) if version and version.run_id else None
-    params = (run.params or {}) if run else {}
-    table, ids, target = params.get("table"), params.get("id"), params.get("target")
-    if not (table and ids and target and _has(ws, str(table))):
-        return None
-    return {"table": str(table), "ids": str(ids).split(","), "target": str(target)}
-
-
-def _series_history(ws: Workspace, series_id: str) -> list[dict[str, Any]]:
-    """The last points of one series' history, or [] when its source cannot be read."""
-    from lakeforge.products.forecast._lake import SEPARATOR
-
-    source = _history_source(ws)
-    if source is None:
-        return []
-    ids = source["ids"]
-    parts = series_id.split(SEPARATOR)
-    if len(parts) != len(ids):
-        return []
-    table = ws.table(source["table"])
-    schema = table.schema()
-    time_col = next(
-        (
-            f.name
-            for f in schema
-            if f.name not in ids and str(f.type).startswith(("date", "timestamp"))
-        ),
-        None,
-    )
-    if time_col is None or source["target"] not in schema.names:
-        return []
-    wanted: pads.Expression | None = None
-    for column, text in zip(ids, parts, strict=True):
-        kind = schema.field(column).type
-        value: Any = text
-        if pa.types.is_integer(kind):
-            if not text.lstrip("-").isdigit():
-                return []
-            value = int(text)
-        term = pads.field(column) == pads.scalar(value).cast(kind)
-        wanted = term if wanted is None else wanted & term
-    rows = table.store.read(columns=[time_col, source["target"]], filter=wanted)
-    rows = rows.sort_by(time_col).slice(max(rows.num_rows - _HISTORY_POINTS, 0))
-    return [
-        {"ds": str(ds), "y": _num(y)}
-        for ds, y in zip(
-            rows[time_col].to_pylist(), rows[source["target"]].to_pylist(), strict=True
-        )
-    ]
-
-
 def forecast_series(ws: Workspace, series_id: str) -> dict[str, Any]:
     """One series: its recent history, its forecast with every interval, and its model."""
+    from lakeforge.products.forecast._lake import series_history
     from lakeforge.products.forecast._router import series_forecast
 
     forecast = ws.table(_FORECASTS).read().to_pandas()
@@ -195,7 +140,7 @@ def forecast_series(ws: Workspace, series_id: str) -> dict[str, Any]:
         raise NotFoundError(f"no series {series_id!r} in {_FORECASTS}", table=_FORECASTS)
     levels = sorted(int(c[3:]) for c in rows.columns if c.startswith("lo_") and c[3:].isdigit())
     detail = series_forecast(ws, series_id, horizon=len(rows), levels=levels)
-    history = _series_history(ws, series_id)
+    history = series_history(ws, series_id, table=_FORECASTS, points=_HISTORY_POINTS)
     chart = {
         "history": history,
         "forecast": detail["data"],

@@ -50,7 +50,18 @@ def test_show_prints_the_series(workspace: Path) -> None:
         series_id = ws.table("forecasts").read(columns=["unique_id"])["unique_id"][0].as_py()
     result = runner.invoke(forecast_app, ["show", series_id, "-w", str(workspace), "--json"])
     assert result.exit_code == 0, result.output
-    assert len(json.loads(result.output)["forecast"]) == 7
+    payload = json.loads(result.output)
+    assert len(payload["forecast"]) == 7
+    store, product = series_id.split("/")
+    with Workspace.open(workspace) as ws:
+        sql = f"select date, units_sold from daily_sales where store_id = '{store}' and "
+        truth = ws.query(f"{sql} product_id = '{product}' order by date").to_pandas()
+    history = payload["history"]
+    assert len(history) == min(28, len(truth))  # the last 28 observations by default
+    assert [p["y"] for p in history] == truth["units_sold"].astype(float).tail(28).tolist()
+    assert history[-1]["ds"] < str(payload["forecast"][0]["ds"])
+    text = runner.invoke(forecast_app, ["show", series_id, "--history", "10", "-w", str(workspace)])
+    assert text.exit_code == 0 and "history, last 10" in text.output
     missing = runner.invoke(forecast_app, ["show", "nope", "-w", str(workspace)])
     assert missing.exit_code == 1
 
