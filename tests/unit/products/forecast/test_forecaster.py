@@ -173,3 +173,21 @@ def test_hourly_mstl_adds_the_weekly_cycle() -> None:
     assert model._mstl_seasons() == [24, 168]
     assert model.predict().shape[0] == 24
     assert Forecaster(mstl_seasons=(7,)).get_params()["mstl_seasons"] == [7]
+
+
+# statsforecast warns of "possible convergence problem" for some candidate fits; under the suite's
+# warnings-as-errors those candidates would fail and the search would end at a random walk
+@pytest.mark.filterwarnings("ignore:possible convergence problem:UserWarning")
+def test_arima_forecasts_a_seasonal_trend_better_than_naive(series: pd.DataFrame) -> None:
+    """ARIMA (a bounded stepwise search) fits, gives intervals and beats naive on a clear case."""
+    train = series[series["unique_id"] == "seasonal"].iloc[:-H]
+    test = series[series["unique_id"] == "seasonal"].iloc[-H:]
+    arima = Forecaster(models="arima", horizon=H, n_jobs=1, levels=(80,)).fit(train).predict()
+    naive = Forecaster(models="naive", horizon=H, n_jobs=1, levels=()).fit(train).predict()
+    assert (arima["lo_80"] <= arima["forecast"]).all() and (
+        arima["forecast"] <= arima["hi_80"]
+    ).all()
+    assert (arima["model"] == "arima").all(), arima["model"].unique()
+    error_arima = mase(test["y"], arima["forecast"].to_numpy(), train["y"], 7)
+    error_naive = mase(test["y"], naive["forecast"].to_numpy(), train["y"], 7)
+    assert error_arima < 0.7 * error_naive
