@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -508,8 +508,14 @@ class _Prefetch:
         self.validator.close()
 
 
-def _base_validator(source: Source, contract: Contract, *, run_id: str) -> BatchValidator:
-    """A validator with empty key indexes and no parent keys."""
+def _base_validator(
+    source: Source,
+    contract: Contract,
+    *,
+    run_id: str,
+    parents: Sequence[ParentKeys] = (),
+) -> BatchValidator:
+    """A validator with empty key indexes (and the given parent keys)."""
     read = getattr(source, "options", None)
     null_values = list(read.null_values) if read is not None else [""]
     trim = bool(read.trim) if read is not None else False
@@ -519,6 +525,7 @@ def _base_validator(source: Source, contract: Contract, *, run_id: str) -> Batch
         null_values=null_values,
         trim=trim,
         key_indexes=[KeyIndex(cols) for cols in contract.unique_keys()],
+        parents=parents,
         run_id=run_id,
         source_uri=source.uri,
         location_kind=source.location_kind,
@@ -539,8 +546,6 @@ def _validator(
         prefetched.run_id = run_id
         _seed_keys(prefetched.key_indexes, source, mode, store)
         return prefetched
-    key_indexes = [KeyIndex(cols) for cols in contract.unique_keys()]
-    _seed_keys(key_indexes, source, mode, store)
     parents: list[ParentKeys] = []
     for fk in contract.foreign_keys:
         if fk.ref_table == table:
@@ -563,20 +568,9 @@ def _validator(
             pl.col(ref).cast(polars_type(col), strict=False) for ref, col in cast.items()
         ).unique()
         parents.append(ParentKeys(fk, keys))
-    read = getattr(source, "options", None)
-    null_values = list(read.null_values) if read is not None else [""]
-    trim = bool(read.trim) if read is not None else False
-    return BatchValidator(
-        contract,
-        source.columns(),
-        null_values=null_values,
-        trim=trim,
-        key_indexes=key_indexes,
-        parents=parents,
-        run_id=run_id,
-        source_uri=source.uri,
-        location_kind=source.location_kind,
-    )
+    validator = _base_validator(source, contract, run_id=run_id, parents=parents)
+    _seed_keys(validator.key_indexes, source, mode, store)
+    return validator
 
 
 def _seed_keys(

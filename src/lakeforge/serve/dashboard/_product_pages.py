@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import statistics
+import sys
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -78,11 +80,8 @@ def _num(value: Any) -> float | None:
 
 
 def _median(values: list[float | None]) -> float | None:
-    kept = sorted(v for v in values if v is not None)
-    if not kept:
-        return None
-    mid = len(kept) // 2
-    return kept[mid] if len(kept) % 2 else (kept[mid - 1] + kept[mid]) / 2
+    kept = [v for v in values if v is not None]
+    return statistics.median(kept) if kept else None
 
 
 # --- forecasts ------------------------------------------------------------------------------
@@ -95,7 +94,7 @@ def forecast_overview(
     if not (_has(ws, _FORECASTS) and _has(ws, f"{_FORECASTS}_selection")):
         return {"built": False}
     selection = ws.table(f"{_FORECASTS}_selection").read().to_pandas()
-    forecast = ws.table(_FORECASTS).read(columns=["unique_id", "ds", "model"]).to_pandas()
+    forecast = ws.table(_FORECASTS).read(columns=["unique_id", "model"]).to_pandas()
     per_series = forecast.drop_duplicates("unique_id").set_index("unique_id")["model"]
     selection = selection.assign(model=selection["unique_id"].map(per_series).astype(str))
     models = selection["model"].value_counts()
@@ -134,12 +133,9 @@ def forecast_series(ws: Workspace, series_id: str) -> dict[str, Any]:
     from lakeforge.products.forecast._lake import series_history
     from lakeforge.products.forecast._router import series_forecast
 
-    forecast = ws.table(_FORECASTS).read().to_pandas()
-    rows = forecast[forecast["unique_id"] == series_id]
-    if rows.empty:
-        raise NotFoundError(f"no series {series_id!r} in {_FORECASTS}", table=_FORECASTS)
-    levels = sorted(int(c[3:]) for c in rows.columns if c.startswith("lo_") and c[3:].isdigit())
-    detail = series_forecast(ws, series_id, horizon=len(rows), levels=levels)
+    columns = ws.table(_FORECASTS).schema().names
+    levels = sorted(int(c[3:]) for c in columns if c.startswith("lo_") and c[3:].isdigit())
+    detail = series_forecast(ws, series_id, horizon=sys.maxsize, levels=levels)
     history = series_history(ws, series_id, table=_FORECASTS, points=_HISTORY_POINTS)
     chart = {
         "history": history,
@@ -207,14 +203,12 @@ def inventory_overview(
         totals["orders"] += 1 if (row.get("order_qty") or 0) > 0 else 0
         totals["units"] += float(row.get("order_qty") or 0)
     error = None
-    chosen = everything
+    rows = everything["data"]
     if store_id:
-        try:
-            chosen = store_plan(ws, store_id, limit=limit)
-        except NotFoundError as exc:
-            error = str(exc)
-            chosen = {"data": []}
-    rows = chosen["data"][:limit]
+        rows = [r for r in rows if str(r.get("store_id")) == store_id]
+        if not rows:
+            error = f"no store {store_id!r} in {everything['source']}"
+    rows = rows[:limit]
     levels = {r.get("service_level") for r in everything["data"]}
     return {
         "built": True,
