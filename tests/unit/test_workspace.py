@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
+import sqlalchemy as sa
 
 import lakeforge as lf
 from lakeforge.contracts import Column, Contract, ForeignKey, ReadOptions, UniqueCheck
@@ -95,6 +97,23 @@ def test_reingesting_the_same_file_is_a_no_op(shop: lf.Workspace, tmp_path: Path
     # forced re-append collides with the key already in the table
     assert forced.rows_quarantined == 1
     assert shop.table("orders").num_rows() == 1
+
+
+def test_reingest_is_a_no_op_against_a_version_hashed_with_sha256(
+    shop: lf.Workspace, tmp_path: Path
+) -> None:
+    # versions recorded before the switch to XXH3 carry a bare SHA-256 hex digest
+    orders = _csv(tmp_path / "orders.csv", "order_id,customer_id,amount\nO1,C1,10\n")
+    first = shop.ingest(orders, table="orders", contract=ORDERS)
+    assert first.source_hash is not None and first.source_hash.startswith("xxh3_128:")
+    legacy = hashlib.sha256(orders.read_bytes()).hexdigest()
+    with shop.catalog._engine.begin() as con:
+        con.execute(sa.text("update table_versions set source_hash = :h"), {"h": legacy})
+    again = shop.ingest(orders, table="orders", contract=ORDERS)
+    assert again.status == "skipped" and again.version == first.version
+    orders.write_text("order_id,customer_id,amount\nO2,C1,10\n")
+    changed = shop.ingest(orders, table="orders", contract=ORDERS)
+    assert changed.status == "succeeded" and changed.rows_written == 1
 
 
 def test_append_checks_uniqueness_against_the_table(shop: lf.Workspace, tmp_path: Path) -> None:

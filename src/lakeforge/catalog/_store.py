@@ -556,6 +556,16 @@ class Catalog:
             row = session.scalars(query).one_or_none()
             return None if row is None else _version_record(row)
 
+    def source_hashes(self, table: str, source: str) -> set[str]:
+        """The content hashes recorded for the versions of ``table`` loaded from ``source``."""
+        query = select(TableVersion.source_hash).where(
+            TableVersion.table_name == table,
+            TableVersion.source == source,
+            TableVersion.source_hash.is_not(None),
+        )
+        with self._session("source_hashes") as session:
+            return {h for h in session.scalars(query) if h is not None}
+
     def committed_run_ids(self, table: str) -> set[str]:
         """The ids of every run that committed a version of ``table``."""
         query = select(TableVersion.run_id).where(

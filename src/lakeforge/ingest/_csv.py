@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 
 from lakeforge.contracts import ReadOptions
 from lakeforge.errors import SourceError
-from lakeforge.ingest._source import RawBatch, RejectedRecord, Source, file_sha256
+from lakeforge.ingest._source import RawBatch, RejectedRecord, Source, file_fingerprint, file_sha256
 
 __all__ = ["CsvSource"]
 
@@ -42,6 +42,7 @@ class _Chunk:
     data: bytes
     first_line: int  # physical line number of the chunk's first byte
     index: int
+    newlines: int | None = None  # the count of b"\n" in data, where already known
 
 
 class CsvSource(Source):
@@ -102,7 +103,11 @@ class CsvSource(Source):
         return list(self._names)
 
     def fingerprint(self) -> str:
-        """SHA-256 of the file's bytes."""
+        """XXH3-128 of the file's bytes."""
+        return file_fingerprint(self.path)
+
+    def legacy_fingerprint(self) -> str:
+        """SHA-256 of the file's bytes (what earlier versions recorded)."""
         return file_sha256(self.path)
 
     def estimated_rows(self) -> int | None:
@@ -225,8 +230,9 @@ class CsvSource(Source):
                     carry = buf
                     continue
                 data, carry = buf[: cut + 1], buf[cut + 1 :]
-                yield _Chunk(data, line, index)
-                line += data.count(b"\n")
+                newlines = data.count(b"\n")
+                yield _Chunk(data, line, index, newlines)
+                line += newlines
                 index += 1
 
     # -- parsing ---------------------------------------------------------------------------
@@ -298,7 +304,8 @@ class CsvSource(Source):
             ),
         )
         raw = chunk.data
-        lines_in_chunk = raw.count(b"\n") + (0 if raw.endswith(b"\n") or not raw else 1)
+        newlines = raw.count(b"\n") if chunk.newlines is None else chunk.newlines
+        lines_in_chunk = newlines + (0 if raw.endswith(b"\n") or not raw else 1)
         bare_cr = b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")  # pyarrow: a newline
         if not scanned and not bare_cr and table.num_rows + len(rejects) == lines_in_chunk:
             # as many records as lines: each record is one line (none spans lines, none is

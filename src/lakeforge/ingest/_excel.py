@@ -30,7 +30,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from lakeforge.contracts import ReadOptions
 from lakeforge.errors import SourceError
-from lakeforge.ingest._source import RawBatch, RejectedRecord, Source, file_sha256
+from lakeforge.ingest._source import RawBatch, RejectedRecord, Source, file_fingerprint, file_sha256
 from lakeforge.ingest._values import arrow_column, value_text
 
 __all__ = ["ExcelSource"]
@@ -95,7 +95,11 @@ class ExcelSource(Source):
         return list(self._names)
 
     def fingerprint(self) -> str:
-        """SHA-256 of the file's bytes."""
+        """XXH3-128 of the file's bytes."""
+        return file_fingerprint(self.path)
+
+    def legacy_fingerprint(self) -> str:
+        """SHA-256 of the file's bytes (what earlier versions recorded)."""
         return file_sha256(self.path)
 
     def describe_location(self, location: int) -> str:

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from lakeforge.contracts import ReadOptions
 from lakeforge.errors import SourceError
-from lakeforge.ingest._source import RawBatch, RejectedRecord, Source, file_sha256
+from lakeforge.ingest._source import RawBatch, RejectedRecord, Source, file_fingerprint, file_sha256
 from lakeforge.ingest._values import arrow_column
 
 __all__ = ["JsonLayout", "JsonSource"]
@@ -137,7 +137,11 @@ class JsonSource(Source):
         return list(self._column_kinds())
 
     def fingerprint(self) -> str:
-        """SHA-256 of the file's bytes."""
+        """XXH3-128 of the file's bytes."""
+        return file_fingerprint(self.path)
+
+    def legacy_fingerprint(self) -> str:
+        """SHA-256 of the file's bytes (what earlier versions recorded)."""
         return file_sha256(self.path)
 
     def describe_location(self, location: int) -> str:

@@ -20,10 +20,17 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+import xxhash
 
 from lakeforge.contracts import ReadOptions
 from lakeforge.errors import SourceError
-from lakeforge.ingest._source import RawBatch, Source, file_sha256
+from lakeforge.ingest._source import (
+    FINGERPRINT_PREFIX,
+    RawBatch,
+    Source,
+    file_fingerprint,
+    file_sha256,
+)
 
 __all__ = ["PARQUET_SUFFIXES", "ParquetSource"]
 
@@ -91,7 +98,17 @@ class ParquetSource(Source):
         return list(self._schema.names)
 
     def fingerprint(self) -> str:
-        """SHA-256 of the file's bytes; for a directory, of each file's path and bytes in order."""
+        """XXH3-128 of the file's bytes; for a directory, of each file's path and hash in order."""
+        if self.path.is_file():
+            return file_fingerprint(self.path)
+        digest = xxhash.xxh3_128()
+        for file in self.files:
+            digest.update(file.relative_to(self.path).as_posix().encode() + b"\0")
+            digest.update(file_fingerprint(file).encode())
+        return FINGERPRINT_PREFIX + digest.hexdigest()
+
+    def legacy_fingerprint(self) -> str:
+        """The SHA-256 form earlier versions recorded (file bytes; per file for a directory)."""
         if self.path.is_file():
             return file_sha256(self.path)
         digest = hashlib.sha256()

@@ -47,6 +47,7 @@ from lakeforge.quality import (
 )
 
 if TYPE_CHECKING:
+    from lakeforge.catalog import Catalog, TableVersionRecord
     from lakeforge.workspace import Workspace
 
 __all__ = ["IngestResult", "run_ingest"]
@@ -172,6 +173,8 @@ def _run_ingest(
         fingerprint = hashing.result()
     if fingerprint and not force:
         previous = catalog.find_version_by_hash(table, fingerprint)
+        if previous is None:
+            previous = _legacy_version(catalog, table, source)
         if previous is not None and store.exists():
             return IngestResult(
                 table=table,
@@ -375,6 +378,17 @@ def _run_ingest(
         shutil.rmtree(staging, ignore_errors=True)
         if not store.exists():  # a first write that never committed leaves only data files
             shutil.rmtree(store.path, ignore_errors=True)
+
+
+def _legacy_version(catalog: Catalog, table: str, source: Source) -> TableVersionRecord | None:
+    """A version loaded from this content when earlier versions hashed it with SHA-256."""
+    legacy = {h for h in catalog.source_hashes(table, source.uri) if ":" not in h}
+    if not legacy:
+        return None
+    digest = source.legacy_fingerprint()
+    if digest is None or digest not in legacy:
+        return None
+    return catalog.find_version_by_hash(table, digest)
 
 
 @dataclass

@@ -21,6 +21,10 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas._libs.hashtable import (  # type: ignore[import-untyped,unused-ignore]
+    UInt64HashTable,
+    UInt64Vector,
+)
 
 from lakeforge.contracts import (
     AllowedValuesCheck,
@@ -37,12 +41,12 @@ from lakeforge.ingest._source import RawBatch
 
 __all__ = [
     "QUARANTINE_META_COLUMNS",
+    "BatchKeys",
     "BatchValidator",
     "CheckResult",
     "KeyIndex",
     "ParentKeys",
     "PreparedBatch",
-    "SortedKeys",
     "ValidatedBatch",
     "quarantine_schema",
     "table_schema",
@@ -58,11 +62,6 @@ QUARANTINE_META_COLUMNS = (
     "_quarantined_at",
 )
 _HASH_SEEDS = (0x5EED_1A4E, 0x0DDB_A11)
-# h1 keeps its top 40 bits (with h2: a 104-bit key); the low bits carry a row number in sorts
-_ROW_BITS = 24
-_ROW_LIMIT = 1 << _ROW_BITS
-_ROW_MASK = np.uint64(_ROW_LIMIT - 1)
-_HASH_MASK = ~_ROW_MASK
 _MAX_VALUE_CHARS = 60
 
 
@@ -120,15 +119,12 @@ class ValidatedBatch:
 
 
 @dataclass
-class SortedKeys:
-    """A batch's candidate keys, sorted by hash, with their in-batch duplicate runs."""
+class BatchKeys:
+    """A batch's candidate keys as two 64-bit hashes, with their source locations."""
 
-    order: np.ndarray
-    s1: np.ndarray
-    s2: np.ndarray
-    s_locs: np.ndarray
-    same_prev: np.ndarray
-    head: np.ndarray
+    h1: np.ndarray
+    h2: np.ndarray
+    locs: np.ndarray
 
 
 @dataclass
@@ -142,7 +138,7 @@ class PreparedBatch:
     fail_names: list[str]
     bad_mask: np.ndarray
     counts: dict[str, int]
-    keys: list[tuple[np.ndarray | None, SortedKeys]]  # per key index: candidates (None: all)
+    keys: list[tuple[np.ndarray | None, BatchKeys]]  # per key index: candidates (None: all)
     good: pa.Table  # rows that passed the row checks, typed (uniqueness still to apply)
     good_rows: np.ndarray | None  # their positions in the batch (None: all rows)
 
@@ -151,144 +147,56 @@ class KeyIndex:
     """Keys seen so far for one unique column set, as two independent 64-bit hashes.
 
     A key is a duplicate only when both hashes match an earlier key (a false match needs a
-    104-bit collision: h1 keeps 40 bits, see ``hashes_of``). The keys live in an
-    open-addressing hash table (linear probing, at most 70% full) of 24 bytes per slot,
-    whatever the row width; a batch is probed and inserted in one vectorised pass, in hash
-    order, so the table is walked nearly sequentially.
+    128-bit collision). h1 is the key of a compiled hash table (pandas' khash
+    ``UInt64HashTable``, which numbers keys in order of first sight); h2 and the location
+    of each key's first occurrence live in arrays indexed by that number. Keys whose h1
+    equals an earlier key's but whose h2 differs (about one in 10^7 at 5M keys) are kept
+    exactly, in a small dict.
     """
-
-    _MIN_BITS = 10
-    _MAX_LOAD = 0.7
 
     def __init__(self, columns: Sequence[str]) -> None:
         self.columns = list(columns)
-        self._count = 0
-        self._allocate(self._MIN_BITS)
+        self._table = UInt64HashTable(1024)
+        self._count = 0  # keys numbered by the table
+        self._h2 = np.zeros(1024, dtype=np.uint64)
+        self._where = np.zeros(1024, dtype=np.int64)
+        self._extra: dict[tuple[int, int], int] = {}  # (h1, h2) -> first location
 
     def __len__(self) -> int:
-        return self._count
-
-    def _allocate(self, bits: int) -> None:
-        self._bits = bits
-        size = 1 << bits
-        # slot key: h1 | 1 (h1's low bits are zero, so 0 marks an empty slot), h2, first location.
-        # Zeroed here, in order: np.zeros maps pages lazily, and the first writes, scattered
-        # over the table, would then fault page by page (several times slower in all).
-        self._k1, self._k2, self._where = (
-            np.empty(size, dtype=np.uint64),
-            np.empty(size, dtype=np.uint64),
-            np.empty(size, dtype=np.int64),
-        )
-        for array in (self._k1, self._k2, self._where):
-            array.fill(0)
+        return self._count + len(self._extra)
 
     def reserve(self, keys: int) -> None:
-        """Make room for ``keys`` more keys (one rebuild instead of several on the way)."""
+        """Make room for ``keys`` more keys (one allocation instead of several on the way)."""
         needed = self._count + keys
-        if needed <= self._MAX_LOAD * (1 << self._bits):
+        if not self._count and keys > 1024:
+            self._table = UInt64HashTable(keys)
+        self._grow(needed)
+
+    def _grow(self, needed: int) -> None:
+        if needed <= len(self._h2):
             return
-        bits = self._bits + 1
-        while needed > self._MAX_LOAD * (1 << bits):
-            bits += 1
-        occupied = np.flatnonzero(self._k1)
-        k1, k2, where = self._k1[occupied], self._k2[occupied], self._where[occupied]
-        self._allocate(bits)
-        self._count = 0
-        self._fill(k1, k2, where)
-
-    def _fill(self, k1: np.ndarray, k2: np.ndarray, where: np.ndarray) -> None:
-        """Insert keys into an empty table in one pass (no lookups; duplicates are kept).
-
-        In home-slot order, linear probing puts key i at max(home_i, slot_(i-1) + 1): a
-        running maximum. Keys pushed past the end wrap around through the general path.
-        """
-        order = np.argsort(k1, kind="stable")  # nearly sorted already when rebuilding
-        k1, k2, where = k1[order], k2[order], where[order]
-        size = 1 << self._bits
-        home = (k1 >> np.uint64(64 - self._bits)).astype(np.int64)
-        rank = np.arange(len(k1), dtype=np.int64)
-        slot = rank + np.maximum.accumulate(home - rank)
-        fits = slot < size
-        placed = slot[fits]
-        self._k1[placed], self._k2[placed], self._where[placed] = k1[fits], k2[fits], where[fits]
-        self._count = len(placed)
-        if not fits.all():
-            self._probe_insert(k1[~fits], k2[~fits], where[~fits])
+        size = max(needed, 2 * len(self._h2))
+        for name in ("_h2", "_where"):
+            old = getattr(self, name)
+            grown = np.zeros(size, dtype=old.dtype)
+            grown[: len(old)] = old
+            setattr(self, name, grown)
 
     def seed(self, existing: pl.DataFrame) -> None:
         """Add the keys already in the table (they are never quarantined, only collided with)."""
         existing = existing.drop_nulls(self.columns)
         if existing.height:
             h1, h2, _ = self.hashes_of(existing, self.columns)
-            where = np.full(len(h1), -1, dtype=np.int64)
             self.reserve(len(h1))
-            if self._count:
-                order = np.argsort(h1)
-                self._probe_insert(h1[order] | 1, h2[order], where)
-            else:
-                self._fill(h1 | 1, h2, where)
-
-    def _probe_insert(
-        self, k1: np.ndarray, k2: np.ndarray, where: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Look keys up and insert the new ones; return (found, first location where found).
-
-        ``k1`` values must be odd (``h1 | 1``). Among equal new keys the first one is
-        inserted and the later ones are found (as duplicates of it).
-        """
-        n = len(k1)
-        found = np.zeros(n, dtype=bool)
-        first = np.full(n, -2, dtype=np.int64)
-        if not n:
-            return found, first
-        self.reserve(n)
-        t1, t2, tw = self._k1, self._k2, self._where
-        mask = (1 << self._bits) - 1
-        slot = (k1 >> np.uint64(64 - self._bits)).astype(np.intp)
-        rows: np.ndarray | None = None  # the keys still probing (None: all of them)
-        while len(slot):
-            cur = t1[slot]
-            same_h1 = cur == (k1 if rows is None else k1[rows])
-            empty = cur == 0
-            done = np.zeros(len(slot), dtype=bool)
-            if same_h1.any():
-                probe = np.flatnonzero(same_h1)
-                keys = probe if rows is None else rows[probe]
-                same = t2[slot[probe]] == k2[keys]
-                hit, keys = probe[same], keys[same]
-                found[keys] = True
-                first[keys] = tw[slot[hit]]
-                done[hit] = True
-            if empty.any():
-                claim = np.flatnonzero(empty)
-                claimed = slot[claim]
-                if len(claimed) > 1 and bool(np.all(claimed[1:] >= claimed[:-1])):
-                    winners = claim[np.r_[True, claimed[1:] != claimed[:-1]]]
-                else:  # the first claimant of each slot wins (rows are in batch order)
-                    winners = claim[np.unique(claimed, return_index=True)[1]]
-                keys = winners if rows is None else rows[winners]
-                won = slot[winners]
-                t1[won], t2[won], tw[won] = k1[keys], k2[keys], where[keys]
-                self._count += len(winners)
-                done[winners] = True
-            # a slot holding another key: try the next one; losers of a claim look again
-            slot = np.where(done | empty, slot, (slot + 1) & mask)
-            keep = np.flatnonzero(~done)
-            rows = keep if rows is None else rows[keep]
-            slot = slot[keep]
-        return found, first
+            self.claim_hashed(h1, h2, np.full(len(h1), -1, dtype=np.int64))
 
     @staticmethod
     def hashes_of(
         frame: pl.DataFrame, columns: Sequence[str]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(h1, h2, has_null) for every row of ``frame`` (stateless, thread-safe).
-
-        The low ``_ROW_BITS`` bits of h1 are zero: :meth:`sort_batch` puts the row number
-        there, so one plain sort orders keys by hash and, among equal hashes, by file order.
-        """
+        """(h1, h2, has_null) for every row of ``frame`` (stateless, thread-safe)."""
         keys = frame.select(columns)
-        h1 = keys.hash_rows(_HASH_SEEDS[0]).to_numpy() & _HASH_MASK
+        h1 = keys.hash_rows(_HASH_SEEDS[0]).to_numpy()
         h2 = keys.hash_rows(_HASH_SEEDS[1]).to_numpy()
         if keys.null_count().sum_horizontal().item():
             has_null = keys.select(pl.any_horizontal(pl.all().is_null())).to_series().to_numpy()
@@ -300,7 +208,9 @@ class KeyIndex:
         """Register the batch's keys; return (is_duplicate, location of the first occurrence).
 
         Rows with a null in any key column are never duplicates (SQL semantics). Within a
-        batch the first occurrence wins; later ones are duplicates of it.
+        batch the first occurrence wins; later ones are duplicates of it. The location of a
+        key already in the table (from :meth:`seed`) is -1; a row that is not a duplicate
+        gets -2.
         """
         h1, h2, has_null = self.hashes_of(frame, self.columns)
         keep = np.flatnonzero(~has_null)
@@ -311,78 +221,51 @@ class KeyIndex:
             duplicate[keep], first[keep] = d, f
         return duplicate, first
 
+    def claim_batch(self, keys: BatchKeys) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`claim` for a prepared batch of hashes."""
+        return self.claim_hashed(keys.h1, keys.h2, keys.locs)
+
     def claim_hashed(
         self, h1: np.ndarray, h2: np.ndarray, locs: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`claim` for precomputed hashes of non-null keys."""
-        return self.claim_sorted(self.sort_batch(h1, h2, locs))
-
-    @staticmethod
-    def sort_batch(h1: np.ndarray, h2: np.ndarray, locs: np.ndarray) -> SortedKeys:
-        """Sort a batch's key hashes and find its internal duplicates (stateless).
-
-        One sort serves three purposes: duplicates inside the batch are equal neighbours, the
-        seen keys are probed with sorted queries (cache friendly), and new keys merge into the
-        sorted index without a re-sort.
-        """
-        m = len(h1)
-        if m <= _ROW_LIMIT:
-            # the row number in h1's free low bits: a plain sort is then stable, and cheap
-            # polars' sort is several times faster than NumPy's for uint64 (and drops the GIL)
-            packed = pl.Series(h1 | np.arange(m, dtype=np.uint64)).sort().to_numpy()
-            order = (packed & _ROW_MASK).view(np.intp)  # row numbers < 2**24: same values
-            s1 = packed & _HASH_MASK
+        """:meth:`claim` for precomputed hashes of non-null keys (in batch order)."""
+        n = len(h1)
+        dup = np.zeros(n, dtype=bool)
+        first = np.full(n, -2, dtype=np.int64)
+        if not n:
+            return dup, first
+        prior = self._count
+        h1 = np.ascontiguousarray(h1, dtype=np.uint64)
+        labels = self._table.get_labels(h1, UInt64Vector(), prior, -1)
+        self._count = len(self._table)
+        # new keys are numbered prior, prior + 1, ... in order of first sight, so a row is a
+        # key's first occurrence exactly where its number exceeds every number before it
+        new = labels >= prior
+        if self._count > prior:
+            running = np.maximum.accumulate(np.where(new, labels, prior - 1))
+            heads = np.flatnonzero(new & (labels > np.r_[prior - 1, running[:-1]]))
+            self._grow(self._count)
+            self._h2[prior : self._count] = h2[heads]
+            self._where[prior : self._count] = locs[heads]
+            repeats = np.ones(n, dtype=bool)
+            repeats[heads] = False
+            rows = np.flatnonzero(repeats)
         else:
-            order = np.argsort(h1, kind="stable")  # stable: file order inside equal hashes
-            s1 = h1[order]
-        s2 = h2[order]
-        equal_h1 = s1[1:] == s1[:-1] if m > 1 else np.zeros(0, dtype=bool)
-        if equal_h1.any() and bool(np.any(equal_h1 & (s2[1:] != s2[:-1]))):
-            # equal h1, different h2 (a 40-bit collision, rare): inside those groups order by
-            # h2, then file order, so equal keys are adjacent (groups keep their positions)
-            members = np.flatnonzero(np.r_[equal_h1, False] | np.r_[False, equal_h1])
-            rows = order[members]
-            order[members] = rows[np.lexsort((rows, s2[members], s1[members]))]
-            s2 = h2[order]
-        same_prev = np.zeros(m, dtype=bool)
-        if equal_h1.any():
-            same_prev[1:] = equal_h1 & (s2[1:] == s2[:-1])
-        if same_prev.any():
-            head = np.maximum.accumulate(np.where(same_prev, 0, np.arange(m)))
-        else:
-            head = np.zeros(0, dtype=np.intp)  # no copies inside the batch: not needed
-        return SortedKeys(order, s1, s2, locs[order], same_prev, head)
-
-    def claim_sorted(self, keys: SortedKeys) -> tuple[np.ndarray, np.ndarray]:
-        """Probe the seen keys with a sorted batch and add its new keys (stateful)."""
-        m = len(keys.order)
-        dup = np.zeros(m, dtype=bool)
-        firsts = np.full(m, -2, dtype=np.int64)
-        if not m:
-            return dup, firsts
-        s1, s2, s_locs = keys.s1, keys.s2, keys.s_locs
-        if not len(keys.head):  # every key of the batch is distinct (the common case)
-            found, where = self._probe_insert(s1 | 1, s2, s_locs)
-            if found.any():
-                dup[keys.order] = found
-                firsts[keys.order] = where
-            return dup, firsts
-        s_dup = np.zeros(m, dtype=bool)
-        s_first = np.full(m, -2, dtype=np.int64)
-        heads = np.flatnonzero(~keys.same_prev)  # one probe per distinct key of the batch
-        found, where = self._probe_insert(s1[heads] | 1, s2[heads], s_locs[heads])
-        s_dup[heads] = found
-        s_first[heads] = where
-        # inside this batch: later copies point at the run's head (its first occurrence)
-        same_prev, head = keys.same_prev, keys.head
-        later = same_prev & ~s_dup[head]
-        s_first[later] = s_locs[head[later]]
-        also_known = same_prev & s_dup[head]  # head already in the table or an earlier batch
-        s_first[also_known] = s_first[head[also_known]]
-        s_dup |= same_prev
-        dup[keys.order] = s_dup
-        firsts[keys.order] = s_first
-        return dup, firsts
+            rows = np.arange(n)
+        if not len(rows):
+            return dup, first
+        label = labels[rows]
+        same = self._h2[label] == h2[rows]
+        dup[rows] = same
+        first[rows[same]] = self._where[label[same]]
+        for row in rows[~same].tolist():  # same h1 as an earlier key, different h2
+            key = (int(h1[row]), int(h2[row]))
+            seen = self._extra.get(key)
+            if seen is None:
+                self._extra[key] = int(locs[row])
+            else:
+                dup[row], first[row] = True, seen
+        return dup, first
 
 
 @dataclass
@@ -604,7 +487,7 @@ class BatchValidator:
             else np.zeros(n, dtype=bool)
         )
         counts = flags.select(pl.col(fail_names).sum()).row(0) if fail_names and n else ()
-        keys: list[tuple[np.ndarray | None, SortedKeys]] = []
+        keys: list[tuple[np.ndarray | None, BatchKeys]] = []
         any_bad = bool(bad_mask.any())
         for index in self.key_indexes:
             h1, h2, has_null = KeyIndex.hashes_of(flags, index.columns)
@@ -612,12 +495,11 @@ class BatchValidator:
                 np.flatnonzero(~bad_mask & ~has_null) if any_bad or has_null.any() else None
             )
             if candidates is None or len(candidates) == n:
-                sorted_keys = KeyIndex.sort_batch(h1, h2, locations)
+                keys.append((None, BatchKeys(h1, h2, locations)))
             else:
-                sorted_keys = KeyIndex.sort_batch(
-                    h1[candidates], h2[candidates], locations[candidates]
+                keys.append(
+                    (candidates, BatchKeys(h1[candidates], h2[candidates], locations[candidates]))
                 )
-            keys.append((candidates, sorted_keys))
         typed_frame = flags.select(self.contract.column_names)
         good_rows = np.flatnonzero(~bad_mask) if any_bad else None
         if good_rows is not None and len(good_rows) != n:
@@ -649,13 +531,13 @@ class BatchValidator:
         # uniqueness only among rows that would otherwise be written
         dup_info: list[tuple[str, np.ndarray, np.ndarray]] = []
         for i, index in enumerate(self.key_indexes):
-            candidates, sorted_keys = prepared.keys[i]
+            candidates, batch_keys = prepared.keys[i]
             dup = np.zeros(n, dtype=bool)
             first = np.full(n, -2, dtype=np.int64)
-            if candidates is None or len(candidates) == n:
-                dup, first = index.claim_sorted(sorted_keys)
+            if candidates is None:
+                dup, first = index.claim_batch(batch_keys)
             elif len(candidates):
-                d, f = index.claim_sorted(sorted_keys)
+                d, f = index.claim_batch(batch_keys)
                 dup[candidates] = d
                 first[candidates] = f
             if dup.any():

@@ -8,6 +8,7 @@ from typing import Any
 import openpyxl
 import pyarrow as pa
 import pytest
+import xxhash
 
 from lakeforge.contracts import ReadOptions
 from lakeforge.errors import SourceError
@@ -199,10 +200,11 @@ def test_unreadable_workbooks_raise_source_error(tmp_path: Path) -> None:
         ExcelSource(tmp_path / "missing.xlsx")
 
 
-def test_fingerprint_is_the_file_sha256(tmp_path: Path) -> None:
+def test_fingerprint_is_the_file_xxh3_and_legacy_its_sha256(tmp_path: Path) -> None:
     # Setup
     path = _rows(tmp_path / "f.xlsx", [["a"], [1]])
     # Run
-    fingerprint = ExcelSource(path).fingerprint()
+    source = ExcelSource(path)
     # Assert
-    assert fingerprint == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert source.fingerprint() == "xxh3_128:" + xxhash.xxh3_128(path.read_bytes()).hexdigest()
+    assert source.legacy_fingerprint() == hashlib.sha256(path.read_bytes()).hexdigest()

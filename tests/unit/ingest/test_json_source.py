@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+import xxhash
 
 from lakeforge.contracts import ReadOptions
 from lakeforge.errors import SourceError
@@ -271,7 +272,9 @@ def test_missing_file_and_fingerprint(tmp_path: Path) -> None:
     path = tmp_path / "a.ndjson"
     path.write_text('{"a": 1}\n')
     # Run / Assert
-    assert JsonSource(path).fingerprint() == hashlib.sha256(path.read_bytes()).hexdigest()
+    expected = "xxh3_128:" + xxhash.xxh3_128(path.read_bytes()).hexdigest()
+    assert JsonSource(path).fingerprint() == expected
+    assert JsonSource(path).legacy_fingerprint() == hashlib.sha256(path.read_bytes()).hexdigest()
     with pytest.raises(SourceError, match="file not found"):
         JsonSource(tmp_path / "missing.json")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import xxhash
 
 from lakeforge.errors import SourceError
 from lakeforge.ingest._parquet import ParquetSource
@@ -49,14 +50,15 @@ def test_file_streams_typed_batches_with_row_offsets(tmp_path: Path) -> None:
     assert source.describe_location(3) == "orders.parquet row 3"
 
 
-def test_fingerprint_is_the_file_sha256(tmp_path: Path) -> None:
+def test_fingerprint_is_the_file_xxh3_and_legacy_its_sha256(tmp_path: Path) -> None:
     # Setup
     path = tmp_path / "orders.pq"
     pq.write_table(_orders(3), path)
     # Run
-    fingerprint = ParquetSource(path).fingerprint()
+    source = ParquetSource(path)
     # Assert
-    assert fingerprint == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert source.fingerprint() == "xxh3_128:" + xxhash.xxh3_128(path.read_bytes()).hexdigest()
+    assert source.legacy_fingerprint() == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_directory_reads_files_in_sorted_order_under_one_schema(tmp_path: Path) -> None:
