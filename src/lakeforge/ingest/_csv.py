@@ -13,7 +13,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -21,12 +21,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from lakeforge.contracts import ReadOptions
 from lakeforge.errors import SourceError
-from lakeforge.ingest._source import RawBatch, RejectedRecord, Source, file_fingerprint, file_sha256
+from lakeforge.ingest._source import (
+    RawBatch,
+    RejectedRecord,
+    Source,
+    TypedRead,
+    file_fingerprint,
+    file_sha256,
+)
 
 __all__ = ["CsvSource"]
 
@@ -139,10 +147,18 @@ class CsvSource(Source):
             for future in pending:
                 yield future.result()
 
-    def tasks(self) -> Iterator[Callable[[], RawBatch]]:
-        """One parse task per chunk (the pipeline runs them in its thread pool)."""
+    def tasks(self, types: Sequence[TypedRead] | None = None) -> Iterator[Callable[[], RawBatch]]:
+        """One parse task per chunk (the pipeline runs them in its thread pool).
+
+        With ``types``, each chunk is first parsed by polars straight to them (see
+        :meth:`_parse_typed`); a chunk that is not plainly clean is parsed as text.
+        """
+        schema = self._typed_schema(types)
         for chunk in self._chunks():
-            yield partial(self._parse, chunk)
+            if schema is None:
+                yield partial(self._parse, chunk)
+            else:
+                yield partial(self._parse_typed, chunk, schema)
 
     # -- header ----------------------------------------------------------------------------
     def _read_header(self) -> None:
@@ -236,6 +252,78 @@ class CsvSource(Source):
                 index += 1
 
     # -- parsing ---------------------------------------------------------------------------
+    def _typed_schema(self, types: Sequence[TypedRead] | None) -> dict[str, pl.DataType] | None:
+        """The polars schema for typed reads, or None where this file cannot have them."""
+        names = self.columns()
+        if types is None or len(types) != len(names) or self._encoding not in _UTF8_NAMES:
+            return None
+        if self.options.quote_char not in ('"', None):
+            return None
+        dtypes = {"string": pl.String(), "integer": pl.Int64(), "float": pl.Float64()}
+        return {f"__s{i}": dtypes[t] for i, t in enumerate(types)}
+
+    def _parse_typed(self, chunk: _Chunk, schema: dict[str, pl.DataType]) -> RawBatch:
+        """Parse a chunk straight to ``schema``; fall back to :meth:`_parse` unless plainly clean.
+
+        Clean means: polars reads it without error (no invalid UTF-8, no row with too many
+        fields, no number it does not take), as many records as lines (none spans lines,
+        none is blank, so line numbers are sequential), no carriage return but in CRLF, and
+        no null in a number column nor in the last column (read as text: a row with too few
+        fields ends in a null there). polars reads whitespace in a number field as null
+        where the text path says "not a number", hence no nulls in number columns; NaN and
+        infinity are never valid, hence finite floats. What is left parses to the values the
+        text path gives (tests/unit/ingest/test_csv_typed.py holds the two side by side).
+        """
+        data = chunk.data
+        if not data:
+            return self._parse(chunk)
+        names = list(schema)
+        last = names[-1]
+        read_schema = dict(schema)
+        read_schema[last] = pl.String()
+        try:
+            frame = pl.read_csv(
+                data,
+                has_header=False,
+                schema=read_schema,
+                separator=self.options.delimiter,
+                quote_char=self.options.quote_char,
+                encoding="utf8",
+            )
+        except (pl.exceptions.PolarsError, ValueError):
+            return self._parse(chunk)
+        newlines = data.count(b"\n") if chunk.newlines is None else chunk.newlines
+        lines = newlines + (0 if data.endswith(b"\n") else 1)
+        if frame.height != lines or frame.get_column(last).null_count():
+            return self._parse(chunk)
+        if b"\r" in data:
+            # polars drops the CR of a CRLF; one anywhere else stays in a text value (the text
+            # path ends a record there), or fails a number
+            texts = [n for n, t in read_schema.items() if t == pl.String()]
+            if frame.select(
+                pl.any_horizontal(pl.col(texts).str.contains("\r", literal=True).any())
+            ).item():
+                return self._parse(chunk)
+        if schema[last] != pl.String():
+            try:
+                frame = frame.with_columns(pl.col(last).cast(schema[last], strict=True))
+            except pl.exceptions.PolarsError:
+                return self._parse(chunk)
+        numbers = [n for n, t in schema.items() if t != pl.String()]
+        if numbers:
+            nulls = frame.select(pl.sum_horizontal(pl.col(numbers).null_count())).item()
+            floats = [n for n in numbers if schema[n] == pl.Float64()]
+            finite = (
+                frame.select(pl.all_horizontal(pl.col(floats).is_finite().all())).item()
+                if floats
+                else True
+            )
+            if nulls or not finite:
+                return self._parse(chunk)
+        table = frame.to_arrow().rename_columns(self.columns())
+        locations = pa.array(np.arange(chunk.first_line, chunk.first_line + lines))
+        return RawBatch(table, locations, reparse=partial(self._parse, chunk))
+
     def _parse(self, chunk: _Chunk) -> RawBatch:
         names = self.columns()
         data = chunk.data

@@ -235,7 +235,9 @@ def _run_ingest(
         outcomes = (
             iter(prefetch)
             if prefetch is not None
-            else _validated(validator, source.tasks(), threads=ws.ingest_threads)
+            else _validated(
+                validator, source.tasks(validator.typed_read_types()), threads=ws.ingest_threads
+            )
         )
         primed: list[ValidatedBatch] = []
         for outcome in outcomes:  # look ahead to the first batch that read something
@@ -495,7 +497,7 @@ class _Prefetch:
             validator = _base_validator(source, contract, run_id="")
         except ContractError:
             return None  # raised again, in its place, once the run is recorded
-        return cls(validator, source.tasks(), threads)
+        return cls(validator, source.tasks(validator.typed_read_types()), threads)
 
     def _prepare(self, task: Callable[[], RawBatch]) -> PreparedBatch:
         return self.validator.prepare(task())

@@ -12,13 +12,16 @@ validation pipeline never knows where rows came from. A batch carries:
   still be split into columns (e.g. invalid UTF-8 bytes, replaced by U+FFFD in ``data``).
 * ``rejects``: records that could not be split into columns at all (wrong field count,
   unparseable JSON), each with its location, reason and raw text.
+* ``reparse``: set on a text batch a source parsed straight to the requested types (see
+  :meth:`Source.tasks`): the same rows as text. The validator calls it when any row of the
+  batch goes to quarantine, so quarantined rows always carry the source's own text.
 """
 
 from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -32,6 +35,7 @@ __all__ = [
     "RawBatch",
     "RejectedRecord",
     "Source",
+    "TypedRead",
     "file_fingerprint",
     "file_sha256",
 ]
@@ -42,6 +46,7 @@ __all__ = [
 FINGERPRINT_PREFIX = "xxh3_128:"
 
 LocationKind = Literal["line", "row", "offset", "record"]
+TypedRead = Literal["string", "integer", "float"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class RawBatch:
     locations: pa.Array
     row_errors: pa.Array | None = None
     rejects: list[RejectedRecord] = field(default_factory=list)
+    reparse: Callable[[], RawBatch] | None = None
 
     def __post_init__(self) -> None:
         if len(self.locations) != self.data.num_rows:
@@ -95,11 +101,15 @@ class Source(ABC):
     def batches(self) -> Iterator[RawBatch]:
         """Yield the source's rows in batches, in source order."""
 
-    def tasks(self) -> Iterator[Callable[[], RawBatch]]:
+    def tasks(self, types: Sequence[TypedRead] | None = None) -> Iterator[Callable[[], RawBatch]]:
         """Batches as deferred work, in source order, for sources that parse in parallel.
 
         The pipeline runs each task (and the stateless checks on its batch) in a thread
         pool. The default wraps :meth:`batches`; a file source yields one task per chunk.
+
+        ``types`` (one per source column) invites a text source to parse clean batches
+        straight to those types; such a batch carries ``reparse`` for its text. A source
+        may ignore it.
         """
         for batch in self.batches():
             yield partial(_identity, batch)

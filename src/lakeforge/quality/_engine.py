@@ -37,7 +37,7 @@ from lakeforge.contracts import (
 )
 from lakeforge.contracts._parse import arrow_type, cast_expr, type_noun
 from lakeforge.errors import ContractError
-from lakeforge.ingest._source import RawBatch
+from lakeforge.ingest._source import RawBatch, TypedRead
 
 __all__ = [
     "QUARANTINE_META_COLUMNS",
@@ -446,6 +446,34 @@ class BatchValidator:
             results[fk.label()] = CheckResult(fk.label(), "foreign_key", fk.severity)
         return results
 
+    def typed_read_types(self) -> list[TypedRead] | None:
+        """Types a text source may parse straight to, one per source column, or None.
+
+        Offered where reading a number as a number cannot differ from parsing its text
+        (integer and float columns without a decimal comma, whose null tokens are not
+        numbers, no trimming); other columns are read as text (see ``Source.tasks``).
+        """
+        if self.trim:
+            return None
+        types: list[TypedRead] = ["string"] * len(self.source_columns)
+        typed: set[int] = set()
+        for col in self.contract.columns:
+            position = self.mapping[col.name]
+            if position < 0:
+                continue
+            if position in typed:
+                return None  # one source column feeds two contract columns
+            typed.add(position)
+            if col.type == "string":
+                continue
+            if col.type not in ("integer", "float") or col.decimal_comma or col.format:
+                return None
+            target = pa.int64() if col.type == "integer" else pa.float64()
+            if any(_parses(token, target) for token in self.null_values):
+                return None
+            types[position] = col.type
+        return types
+
     # -- per batch -------------------------------------------------------------------------
     def validate(self, batch: RawBatch) -> ValidatedBatch:
         """Cast and check one batch; update counters and check results."""
@@ -486,6 +514,8 @@ class BatchValidator:
             if error_flags
             else np.zeros(n, dtype=bool)
         )
+        if batch.reparse is not None and bad_mask.any():
+            return self.prepare(batch.reparse())  # quarantined rows carry the source's text
         counts = flags.select(pl.col(fail_names).sum()).row(0) if fail_names and n else ()
         keys: list[tuple[np.ndarray | None, BatchKeys]] = []
         any_bad = bool(bad_mask.any())
@@ -521,13 +551,7 @@ class BatchValidator:
 
     def finish(self, prepared: PreparedBatch) -> ValidatedBatch:
         """The stateful part: uniqueness across batches, counters, quarantine rows."""
-        batch, raw, flags = prepared.batch, prepared.raw, prepared.flags
-        locations, bad_mask = prepared.locations, prepared.bad_mask
-        fail_names = list(prepared.fail_names)
-        n = raw.height
-        for name, count in prepared.counts.items():
-            if count:
-                self._result_for(name).failed += int(count)
+        n = prepared.raw.height
         # uniqueness only among rows that would otherwise be written
         dup_info: list[tuple[str, np.ndarray, np.ndarray]] = []
         for i, index in enumerate(self.key_indexes):
@@ -540,10 +564,24 @@ class BatchValidator:
                 d, f = index.claim_batch(batch_keys)
                 dup[candidates] = d
                 first[candidates] = f
-            if dup.any():
-                self._result_for(f"__f_unique{i}").failed += int(dup.sum())
-                bad_mask = bad_mask | dup
             dup_info.append((f"__f_unique{i}", dup, first))
+        reparse = prepared.batch.reparse
+        if reparse is not None and any(dup.any() for _, dup, _ in dup_info):
+            # a typed batch (no bad rows so far) with duplicates: its quarantine rows carry
+            # the source's text, so the stateless part is redone from the text
+            text = self.prepare(reparse())
+            if text.raw.height == n:
+                prepared = text
+        batch, raw, flags = prepared.batch, prepared.raw, prepared.flags
+        locations, bad_mask = prepared.locations, prepared.bad_mask
+        fail_names = list(prepared.fail_names)
+        for name, count in prepared.counts.items():
+            if count:
+                self._result_for(name).failed += int(count)
+        for name, dup, _ in dup_info:
+            if dup.any():
+                self._result_for(name).failed += int(dup.sum())
+                bad_mask = bad_mask | dup
         if bad_mask.any():
             for name, dup, first in dup_info:
                 flags = flags.with_columns(pl.Series(name, dup), pl.Series(name + "_first", first))
