@@ -43,6 +43,7 @@ _NEWLINE = 10
 _CARRIAGE_RETURN = 13
 _BAD_BYTE = re.compile("[\udc80-\udcff]")
 _UTF8_NAMES = {"utf-8", "utf8", "utf-8-sig", "utf_8"}
+_EMPTY = pa.table({})
 
 
 @dataclass
@@ -320,9 +321,8 @@ class CsvSource(Source):
             )
             if nulls or not finite:
                 return self._parse(chunk)
-        table = frame.to_arrow().rename_columns(self.columns())
         locations = pa.array(np.arange(chunk.first_line, chunk.first_line + lines))
-        return RawBatch(table, locations, reparse=partial(self._parse, chunk))
+        return RawBatch(_EMPTY, locations, reparse=partial(self._parse, chunk), frame=frame)
 
     def _parse(self, chunk: _Chunk) -> RawBatch:
         names = self.columns()

@@ -12,8 +12,9 @@ validation pipeline never knows where rows came from. A batch carries:
   still be split into columns (e.g. invalid UTF-8 bytes, replaced by U+FFFD in ``data``).
 * ``rejects``: records that could not be split into columns at all (wrong field count,
   unparseable JSON), each with its location, reason and raw text.
-* ``reparse``: set on a text batch a source parsed straight to the requested types (see
-  :meth:`Source.tasks`): the same rows as text. The validator calls it when any row of the
+* ``reparse`` and ``frame``: set on a text batch a source parsed straight to the requested
+  types (see :meth:`Source.tasks`): ``frame`` holds the typed rows, ``reparse`` gives the
+  same rows as text. The validator calls it when any row of the
   batch goes to quarantine, so quarantined rows always carry the source's own text.
 """
 
@@ -27,6 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
+import polars as pl
 import pyarrow as pa
 import xxhash
 
@@ -67,17 +69,25 @@ class RawBatch:
     row_errors: pa.Array | None = None
     rejects: list[RejectedRecord] = field(default_factory=list)
     reparse: Callable[[], RawBatch] | None = None
+    #: a typed text batch's rows as polars parsed them (source columns ``__s0``, ``__s1``...);
+    #: ``data`` is then empty
+    frame: pl.DataFrame | None = None
 
     def __post_init__(self) -> None:
-        if len(self.locations) != self.data.num_rows:
+        if len(self.locations) != self.num_rows:
             raise ValueError("locations must have one entry per row")
-        if self.row_errors is not None and len(self.row_errors) != self.data.num_rows:
+        if self.row_errors is not None and len(self.row_errors) != self.num_rows:
             raise ValueError("row_errors must have one entry per row")
+
+    @property
+    def num_rows(self) -> int:
+        """Rows that could be split into columns."""
+        return self.frame.height if self.frame is not None else int(self.data.num_rows)
 
     @property
     def num_records(self) -> int:
         """Rows plus rejected records: everything this batch read."""
-        return int(self.data.num_rows) + len(self.rejects)
+        return self.num_rows + len(self.rejects)
 
 
 class Source(ABC):

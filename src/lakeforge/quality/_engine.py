@@ -35,8 +35,8 @@ from lakeforge.contracts import (
     RangeCheck,
     RegexCheck,
 )
-from lakeforge.contracts._parse import arrow_type, cast_expr, type_noun
-from lakeforge.errors import ContractError
+from lakeforge.contracts._parse import arrow_type, cast_expr, polars_type, type_noun
+from lakeforge.errors import ContractError, IngestError
 from lakeforge.ingest._source import RawBatch, TypedRead
 
 __all__ = [
@@ -485,6 +485,8 @@ class BatchValidator:
         Safe to run for several batches at once in threads; :meth:`finish` must then be called
         for each prepared batch in source order.
         """
+        if batch.frame is not None:
+            return self._prepare_typed(batch, batch.frame)
         n = batch.data.num_rows
         locations = np.asarray(batch.locations.to_numpy(zero_copy_only=False), dtype=np.int64)
         raw = self._raw_frame(batch.data)
@@ -517,6 +519,20 @@ class BatchValidator:
         if batch.reparse is not None and bad_mask.any():
             return self.prepare(batch.reparse())  # quarantined rows carry the source's text
         counts = flags.select(pl.col(fail_names).sum()).row(0) if fail_names and n else ()
+        return self._prepared(batch, raw, flags, locations, fail_names, bad_mask, counts)
+
+    def _prepared(
+        self,
+        batch: RawBatch,
+        raw: pl.DataFrame,
+        flags: pl.DataFrame,
+        locations: np.ndarray,
+        fail_names: list[str],
+        bad_mask: np.ndarray,
+        counts: Sequence[int],
+    ) -> PreparedBatch:
+        """Key hashes and typed good rows of a checked batch."""
+        n = raw.height
         keys: list[tuple[np.ndarray | None, BatchKeys]] = []
         any_bad = bool(bad_mask.any())
         for index in self.key_indexes:
@@ -549,6 +565,53 @@ class BatchValidator:
             good_rows,
         )
 
+    def _prepare_typed(self, batch: RawBatch, frame: pl.DataFrame) -> PreparedBatch:
+        """:meth:`prepare` for a typed text batch: its values already have their types.
+
+        Only the row checks run (no casts, no type checks: the source only types what
+        parses cleanly). A row they reject sends the whole batch back through
+        :meth:`prepare` as text, so quarantined rows always carry the source's text.
+        """
+        assert batch.reparse is not None
+        n = frame.height
+        locations = np.asarray(batch.locations.to_numpy(zero_copy_only=False), dtype=np.int64)
+        columns: list[pl.Expr] = []
+        for col in self.contract.columns:
+            position = self.mapping[col.name]
+            if position < 0:
+                columns.append(pl.lit(None, dtype=polars_type(col)).alias(f"__t_{col.name}"))
+                continue
+            value = pl.col(f"__s{position}")
+            if col.type == "string" and self.null_values == [""]:
+                value = pl.when(value.str.len_bytes() == 0).then(None).otherwise(value)
+            elif col.type == "string" and self.null_values:
+                value = pl.when(value.is_in(self.null_values)).then(None).otherwise(value)
+            columns.append(value.alias(f"__t_{col.name}"))
+        fails: list[pl.Expr] = []
+        fail_names: list[str] = []
+        for col in self.contract.columns:
+            if not col.nullable or col.name in self.contract.primary_key:
+                fail_names.append(f"__f_null_{col.name}")
+                fails.append(pl.col(f"__t_{col.name}").is_null().alias(fail_names[-1]))
+        for i, check in enumerate(self.contract.checks):
+            expr = self._check_fail(check)
+            if expr is not None:
+                fail_names.append(f"__f_check{i}")
+                fails.append(expr.alias(fail_names[-1]))
+        names = [pl.col(f"__t_{c.name}").alias(c.name) for c in self.contract.columns]
+        flags = frame.select(columns).with_columns(*fails, *names)
+        flags = self._expression_flags(flags)
+        fail_names += [f"__f_expr{i}" for i in range(len(self._expressions))]
+        flags = self._foreign_key_flags(flags)
+        fail_names += [f"__f_fk{i}" for i in range(len(self.parents))]
+        error_flags = [f for f in fail_names if self._severity(f) == "error"]
+        if error_flags and n and flags.select(pl.any_horizontal(error_flags).any()).item():
+            return self.prepare(batch.reparse())
+        counts = flags.select(pl.col(fail_names).sum()).row(0) if fail_names and n else ()
+        raw = flags.select(self.contract.column_names)
+        bad_mask = np.zeros(n, dtype=bool)
+        return self._prepared(batch, raw, flags, locations, fail_names, bad_mask, counts)
+
     def finish(self, prepared: PreparedBatch) -> ValidatedBatch:
         """The stateful part: uniqueness across batches, counters, quarantine rows."""
         n = prepared.raw.height
@@ -570,8 +633,14 @@ class BatchValidator:
             # a typed batch (no bad rows so far) with duplicates: its quarantine rows carry
             # the source's text, so the stateless part is redone from the text
             text = self.prepare(reparse())
-            if text.raw.height == n:
-                prepared = text
+            if text.raw.height != n:
+                raise IngestError(
+                    f"{self.source_uri}: the text of the batch at {self.location_kind} "
+                    f"{int(prepared.locations[0]):,} has {text.raw.height} rows, its typed "
+                    f"read {n}; ingest it again with --force (and report this, please)",
+                    table=self.contract.table,
+                )
+            prepared = text
         batch, raw, flags = prepared.batch, prepared.raw, prepared.flags
         locations, bad_mask = prepared.locations, prepared.bad_mask
         fail_names = list(prepared.fail_names)
