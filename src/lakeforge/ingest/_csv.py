@@ -269,8 +269,8 @@ class CsvSource(Source):
         Clean means: polars reads it without error (no invalid UTF-8, no row with too many
         fields, no number it does not take), as many records as lines (none spans lines,
         none is blank, so line numbers are sequential), no carriage return but in CRLF, and
-        no null in a number column nor in the last column (read as text: a row with too few
-        fields ends in a null there). polars reads whitespace in a number field as null
+        no null in a number column nor in the last column (a row with too few fields ends in
+        a null there). polars reads whitespace in a number field as null
         where the text path says "not a number", hence no nulls in number columns; NaN and
         infinity are never valid, hence finite floats. What is left parses to the values the
         text path gives (tests/unit/ingest/test_csv_typed.py holds the two side by side).
@@ -280,8 +280,10 @@ class CsvSource(Source):
             return self._parse(chunk)
         names = list(schema)
         last = names[-1]
+        # a row with too few fields ends in a null in the last column: a number column must
+        # hold no null anyway; a text one is read as is, and any null in it sends the chunk
+        # to the text path (an empty field there is thus checked as text too)
         read_schema = dict(schema)
-        read_schema[last] = pl.String()
         try:
             frame = pl.read_csv(
                 data,
@@ -295,32 +297,23 @@ class CsvSource(Source):
             return self._parse(chunk)
         newlines = data.count(b"\n") if chunk.newlines is None else chunk.newlines
         lines = newlines + (0 if data.endswith(b"\n") else 1)
-        if frame.height != lines or frame.get_column(last).null_count():
+        if frame.height != lines:
             return self._parse(chunk)
-        if b"\r" in data:
-            # polars drops the CR of a CRLF; one anywhere else stays in a text value (the text
-            # path ends a record there), or fails a number
-            texts = [n for n, t in read_schema.items() if t == pl.String()]
-            if frame.select(
-                pl.any_horizontal(pl.col(texts).str.contains("\r", literal=True).any())
-            ).item():
-                return self._parse(chunk)
-        if schema[last] != pl.String():
-            try:
-                frame = frame.with_columns(pl.col(last).cast(schema[last], strict=True))
-            except pl.exceptions.PolarsError:
-                return self._parse(chunk)
+        # one pass for every condition: nulls in the last column (short rows) and in number
+        # columns, non-finite floats, and a CR that is not part of a CRLF (polars drops
+        # those; one anywhere else stays in a text value, where the text path ends a record)
         numbers = [n for n, t in schema.items() if t != pl.String()]
+        floats = [n for n in numbers if schema[n] == pl.Float64()]
+        unclean: list[pl.Expr] = [pl.col(last).null_count() > 0]
         if numbers:
-            nulls = frame.select(pl.sum_horizontal(pl.col(numbers).null_count())).item()
-            floats = [n for n in numbers if schema[n] == pl.Float64()]
-            finite = (
-                frame.select(pl.all_horizontal(pl.col(floats).is_finite().all())).item()
-                if floats
-                else True
-            )
-            if nulls or not finite:
-                return self._parse(chunk)
+            unclean.append(pl.sum_horizontal(pl.col(numbers).null_count()) > 0)
+        if floats:
+            unclean.append(~pl.all_horizontal(pl.col(floats).is_finite().all()))
+        if b"\r" in data:
+            texts = [n for n, t in read_schema.items() if t == pl.String()]
+            unclean.append(pl.any_horizontal(pl.col(texts).str.contains("\r", literal=True).any()))
+        if frame.select(pl.any_horizontal(unclean)).item():
+            return self._parse(chunk)
         locations = pa.array(np.arange(chunk.first_line, chunk.first_line + lines))
         return RawBatch(_EMPTY, locations, reparse=partial(self._parse, chunk), frame=frame)
 

@@ -412,6 +412,7 @@ class BatchValidator:
         self._typed_by_schema: dict[
             tuple[tuple[str, pl.DataType], ...], tuple[list[pl.Expr], list[pl.Expr]]
         ] = {}
+        self._typed_plan: tuple[list[pl.Expr], list[pl.Expr], list[str]] | None = None
         self._local = threading.local()
         self._connections: list[duckdb.DuckDBPyConnection] = []
         self._lock = threading.Lock()
@@ -609,6 +610,30 @@ class BatchValidator:
         assert batch.reparse is not None
         n = frame.height
         locations = np.asarray(batch.locations.to_numpy(zero_copy_only=False), dtype=np.int64)
+        if self._typed_plan is None:
+            self._typed_plan = self._make_typed_plan()
+        columns, rest, fail_names = self._typed_plan
+        flags = frame.select(columns).with_columns(rest)
+        flags = self._expression_flags(flags)
+        fail_names = fail_names + [f"__f_expr{i}" for i in range(len(self._expressions))]
+        flags = self._foreign_key_flags(flags)
+        fail_names += [f"__f_fk{i}" for i in range(len(self.parents))]
+        error_flags = [f for f in fail_names if self._severity(f) == "error"]
+        summary: tuple[Any, ...] = ()
+        if n and fail_names:
+            bad = pl.any_horizontal(error_flags).any() if error_flags else pl.lit(False)
+            summary = flags.select(bad.alias("__bad"), *[pl.col(f).sum() for f in fail_names]).row(
+                0
+            )
+            if summary[0]:
+                return self.prepare(batch.reparse())
+        counts = summary[1:]
+        raw = flags.select(self.contract.column_names)
+        bad_mask = np.zeros(n, dtype=bool)
+        return self._prepared(batch, raw, flags, locations, fail_names, bad_mask, counts)
+
+    def _make_typed_plan(self) -> tuple[list[pl.Expr], list[pl.Expr], list[str]]:
+        """Expressions of :meth:`_prepare_typed`: typed columns, then row checks and names."""
         columns: list[pl.Expr] = []
         for col in self.contract.columns:
             position = self.mapping[col.name]
@@ -633,18 +658,7 @@ class BatchValidator:
                 fail_names.append(f"__f_check{i}")
                 fails.append(expr.alias(fail_names[-1]))
         names = [pl.col(f"__t_{c.name}").alias(c.name) for c in self.contract.columns]
-        flags = frame.select(columns).with_columns(*fails, *names)
-        flags = self._expression_flags(flags)
-        fail_names += [f"__f_expr{i}" for i in range(len(self._expressions))]
-        flags = self._foreign_key_flags(flags)
-        fail_names += [f"__f_fk{i}" for i in range(len(self.parents))]
-        error_flags = [f for f in fail_names if self._severity(f) == "error"]
-        if error_flags and n and flags.select(pl.any_horizontal(error_flags).any()).item():
-            return self.prepare(batch.reparse())
-        counts = flags.select(pl.col(fail_names).sum()).row(0) if fail_names and n else ()
-        raw = flags.select(self.contract.column_names)
-        bad_mask = np.zeros(n, dtype=bool)
-        return self._prepared(batch, raw, flags, locations, fail_names, bad_mask, counts)
+        return columns, [*fails, *names], fail_names
 
     def finish(self, prepared: PreparedBatch) -> ValidatedBatch:
         """The stateful part: uniqueness across batches, counters, quarantine rows."""

@@ -30,13 +30,15 @@ HEADER = b"store,week,price,note\n"
 CLEAN = b"".join(b"CA_%d,%d,%d.50,n%d\n" % (i % 3, 100 + i, i + 1, i) for i in range(40))
 
 
-def _run(path: Path, *, typed: bool, chunk_bytes: int) -> tuple[pa.Table, pa.Table, int]:
+def _run(
+    path: Path, *, typed: bool, chunk_bytes: int, contract: Contract = CONTRACT
+) -> tuple[pa.Table, pa.Table, int]:
     """Good rows, quarantine rows (without the time stamp) and how many batches were typed."""
     source = CsvSource(path, ReadOptions(), chunk_bytes=chunk_bytes, threads=1)
     validator = BatchValidator(
-        CONTRACT,
+        contract,
         source.columns(),
-        key_indexes=[KeyIndex(k) for k in CONTRACT.unique_keys()],
+        key_indexes=[KeyIndex(k) for k in contract.unique_keys()],
     )
     goods, bads, typed_batches = [], [], 0
     for task in source.tasks(validator.typed_read_types() if typed else None):
@@ -95,6 +97,47 @@ def test_typed_chunks_match_the_text_path(tmp_path: Path, case: str, chunk_bytes
     assert typed_bad.to_pylist() == text_bad.to_pylist(), case
     if case in ("clean", "crlf", "quoted"):
         assert typed_batches > 0, "clean chunks take the typed path"
+
+
+PRICE_LAST = b"".join(b"CA_1,%d,%d.25\n" % (100 + i, i + 1) for i in range(40))
+PRICE_LAST_CASES = {
+    "clean": PRICE_LAST,
+    "crlf": PRICE_LAST.replace(b"\n", b"\r\n"),
+    "short row": PRICE_LAST + b"CA_1,950\n",
+    "empty price": PRICE_LAST + b"CA_1,951,\n",
+    "space for a price": PRICE_LAST + b"CA_1,952, \n",
+    "spaces around a price": PRICE_LAST + b"CA_1,953, 2.5\nCA_1,954,2.5 \n",
+    "nan price": PRICE_LAST + b"CA_1,955,nan\n",
+    "inf price": PRICE_LAST + b"CA_1,956,1e400\n",
+    "signed price": PRICE_LAST + b"CA_1,957,+.5\n",
+    "negative price": PRICE_LAST + b"CA_1,958,-0.50\n",
+    "long row": PRICE_LAST + b"CA_1,959,1,2\n",
+}
+
+
+@pytest.mark.parametrize("chunk_bytes", [64, 1 << 20])
+@pytest.mark.parametrize("case", list(PRICE_LAST_CASES))
+def test_typed_chunks_match_with_a_number_last(tmp_path: Path, case: str, chunk_bytes: int) -> None:
+    # Setup: the last column is a number (as in m5 sell_prices), read typed
+    contract = Contract(
+        table="prices",
+        columns=[
+            Column(name="store", nullable=False),
+            Column(name="week", type="integer", nullable=False),
+            Column(name="price", type="float"),
+        ],
+        checks=[RangeCheck(column="price", min=0, min_inclusive=False)],
+    )
+    path = tmp_path / "prices.csv"
+    path.write_bytes(b"store,week,price\n" + PRICE_LAST_CASES[case])
+    # Run
+    typed = _run(path, typed=True, chunk_bytes=chunk_bytes, contract=contract)
+    text = _run(path, typed=False, chunk_bytes=chunk_bytes, contract=contract)
+    # Assert
+    assert typed[0].equals(text[0]), case
+    assert typed[1].to_pylist() == text[1].to_pylist(), case
+    if chunk_bytes == 64 or case in ("clean", "crlf", "signed price", "negative price"):
+        assert typed[2] > 0, "clean chunks take the typed path"
 
 
 def test_quarantined_rows_of_a_typed_chunk_keep_the_source_text(tmp_path: Path) -> None:
