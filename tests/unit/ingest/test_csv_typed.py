@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import lakeforge as lf
 from lakeforge.contracts import Column, Contract, RangeCheck, ReadOptions, RegexCheck, UniqueCheck
+from lakeforge.errors import SourceError
 from lakeforge.ingest._csv import CsvSource
 from lakeforge.quality import BatchValidator, KeyIndex
 
@@ -78,6 +82,12 @@ CASES = {
     "blank line": CLEAN[:200] + b"\n" + CLEAN[200:],
     "newline in quotes": CLEAN + b'CA_1,918,1,"two\nlines"\n',
     "bare carriage return": CLEAN + b"CA_1,919,1,a\rb\n",
+    "quote inside a field": CLEAN + b'CA_1,960,1,5 "inch" screen\n',
+    "doubled quotes": CLEAN + b'CA_1,961,1,"a""b"\n',
+    "text after a closing quote": CLEAN + b'CA_1,962,1,"x"y\n',
+    "quoted number": CLEAN + b'CA_1,"963","2.5",x\n',
+    "quoted delimiter": CLEAN + b'CA_1,964,1,"a,b"\n',
+    "unclosed quote": CLEAN + b'CA_1,965,1,"abc\nCA_1,966,1,x\n',
     "invalid utf-8": CLEAN + b"CA_1,920,1,\xff\xfe\n",
     "no final newline": CLEAN + b"CA_1,921,1,end",
 }
@@ -192,3 +202,28 @@ def test_ingest_uses_typed_chunks_end_to_end(tmp_path: Path) -> None:
     quarantined = ws.query("select price, _location from quarantine.prices").to_pylist()
     assert quarantined == [{"price": "9.50", "_location": 42}]
     ws.close()
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(st.text(alphabet='CA_1x0925.-+e, "\r\n\t', min_size=0, max_size=14), max_size=6),
+    chunk_bytes=st.sampled_from([48, 1 << 20]),
+)
+def test_typed_chunks_match_on_random_lines(
+    tmp_path: Path, lines: list[str], chunk_bytes: int
+) -> None:
+    # random lines (quotes, separators, CRs, signs, exponents) among clean ones
+    path = tmp_path / "random.csv"
+    body = CLEAN[:300] + "\n".join(lines).encode() + b"\n" + CLEAN[300:]
+    path.write_bytes(HEADER + body)
+
+    def outcome(typed: bool) -> tuple[Any, ...]:
+        try:
+            good, bad, _ = _run(path, typed=typed, chunk_bytes=chunk_bytes)
+        except SourceError as exc:  # e.g. an unbalanced quote: both paths must say so
+            return ("error", str(exc))
+        return (good.to_pylist(), bad.to_pylist())
+
+    assert outcome(True) == outcome(False)
