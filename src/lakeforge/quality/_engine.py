@@ -234,7 +234,9 @@ class KeyIndex:
 
     def reserve(self, keys: int) -> None:
         """Make room for ``keys`` more keys (one allocation instead of several on the way)."""
-        share = keys // len(self._parts) + keys // (4 * len(self._parts)) + 16
+        # an even share each (the partitions differ by about the square root of a share);
+        # a larger hint would round the table up to the next power of two
+        share = keys // len(self._parts) + keys // (256 * len(self._parts)) + 1024
         for part in self._parts:
             part.reserve(share)
 
