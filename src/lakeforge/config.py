@@ -32,7 +32,7 @@ class CatalogSettings(BaseModel):
 class IngestSettings(BaseModel):
     """Defaults for ingestion."""
 
-    chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    chunk_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     sql_batch_rows: int = Field(default=50_000, ge=1)
     max_reject_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     threads: int = Field(default=0, ge=0, description="0 = one per core")
