@@ -13,9 +13,9 @@ import codecs
 import csv
 import io
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -46,12 +46,55 @@ _UTF8_NAMES = {"utf-8", "utf8", "utf-8-sig", "utf_8"}
 _EMPTY = pa.table({})
 
 
-@dataclass
+_RESOLVING = threading.Lock()  # chunks' first lines are resolved one chain at a time
+
+
 class _Chunk:
-    data: bytes
-    first_line: int  # physical line number of the chunk's first byte
-    index: int
-    newlines: int | None = None  # the count of b"\n" in data, where already known
+    """Whole records of the file, with the physical line their first byte is on.
+
+    The chunker only cuts; each parse task counts its own chunk's newlines (in parallel) and
+    its first line is the previous chunk's first line plus that chunk's count, resolved on
+    first use (the previous chunk is usually counted by then; if not, whoever needs it first
+    counts it).
+    """
+
+    __slots__ = ("_first", "_lock", "_newlines", "_prev", "data", "index")
+
+    def __init__(self, data: bytes, index: int, prev: _Chunk | None, first_line: int = 0) -> None:
+        self.data = data
+        self.index = index
+        self._prev = prev
+        self._first: int | None = first_line if prev is None else None
+        self._newlines: int | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def newlines(self) -> int:
+        """How many newlines the chunk holds."""
+        with self._lock:
+            if self._newlines is None:
+                self._newlines = self.data.count(b"\n")
+            return self._newlines
+
+    @property
+    def first_line(self) -> int:
+        """The physical line number of the chunk's first byte."""
+        first = self._first
+        if first is None:
+            with _RESOLVING:
+                chain: list[_Chunk] = []
+                chunk: _Chunk | None = self
+                while chunk is not None and chunk._first is None:  # back to a resolved one
+                    chain.append(chunk)
+                    chunk = chunk._prev
+                for link in reversed(chain):
+                    prev = link._prev
+                    assert prev is not None and prev._first is not None
+                    link._first = prev._first + prev.newlines
+                    link._prev = None  # the previous chunk (and its bytes) can go
+                first = self._first
+                assert first is not None
+        return first
 
 
 class CsvSource(Source):
@@ -227,30 +270,47 @@ class CsvSource(Source):
 
     # -- chunking --------------------------------------------------------------------------
     def _chunks(self) -> Iterator[_Chunk]:
+        """Cut the file into chunks of whole records, each read from the file exactly once.
+
+        The cut is the last newline outside quotes: found in a small window at the end of
+        the block, then the block is read up to it (no copy of a block to trim it). A
+        record longer than a chunk makes the block grow until it ends.
+        """
         quote = ord(self.options.quote_char) if self.options.quote_char else None
+        window = min(64 * 1024, self.chunk_bytes)
         with self.path.open("rb") as handle:
-            handle.seek(self._data_offset)
-            carry = b""
-            line = self._first_data_line
+            pos = self._data_offset
+            prev: _Chunk | None = None
             index = 0
+            size = self.chunk_bytes
             while True:
-                block = handle.read(self.chunk_bytes)
-                eof = not block
-                buf = carry + block
-                if not buf:
+                handle.seek(pos + size - window)
+                tail = handle.read(window)
+                if len(tail) < window:  # the rest of the file
+                    handle.seek(pos)
+                    data = handle.read()
+                    if data:
+                        yield self._chunk(data, index, prev)
                     return
-                if eof:
-                    yield _Chunk(buf, line, index)
-                    return
-                cut = _last_record_end(buf, quote)
+                end = tail.rfind(b"\n")
+                if end < 0:  # no newline near the end: take the whole block, cut it below
+                    handle.seek(pos)
+                    data = handle.read(size)
+                else:
+                    handle.seek(pos)
+                    data = handle.read(size - window + end + 1)
+                cut = _last_record_end(data, quote)
                 if cut < 0:  # one record longer than a chunk: read on
-                    carry = buf
+                    size *= 2
                     continue
-                data, carry = buf[: cut + 1], buf[cut + 1 :]
-                newlines = data.count(b"\n")
-                yield _Chunk(data, line, index, newlines)
-                line += newlines
-                index += 1
+                if cut < len(data) - 1:  # the last newline was inside quotes
+                    data = data[: cut + 1]
+                chunk = self._chunk(data, index, prev)
+                yield chunk
+                prev, pos, index, size = chunk, pos + len(data), index + 1, self.chunk_bytes
+
+    def _chunk(self, data: bytes, index: int, prev: _Chunk | None) -> _Chunk:
+        return _Chunk(data, index, prev, self._first_data_line)
 
     # -- parsing ---------------------------------------------------------------------------
     def _typed_schema(self, types: Sequence[TypedRead] | None) -> dict[str, pl.DataType] | None:
@@ -295,7 +355,7 @@ class CsvSource(Source):
             )
         except (pl.exceptions.PolarsError, ValueError):
             return self._parse(chunk)
-        newlines = data.count(b"\n") if chunk.newlines is None else chunk.newlines
+        newlines = chunk.newlines
         lines = newlines + (0 if data.endswith(b"\n") else 1)
         if frame.height != lines:
             return self._parse(chunk)
@@ -385,7 +445,7 @@ class CsvSource(Source):
             ),
         )
         raw = chunk.data
-        newlines = raw.count(b"\n") if chunk.newlines is None else chunk.newlines
+        newlines = chunk.newlines
         lines_in_chunk = newlines + (0 if raw.endswith(b"\n") or not raw else 1)
         bare_cr = b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")  # pyarrow: a newline
         if not scanned and not bare_cr and table.num_rows + len(rejects) == lines_in_chunk:

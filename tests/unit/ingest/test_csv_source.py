@@ -3,6 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lakeforge.contracts import ReadOptions
 from lakeforge.errors import SourceError
@@ -172,7 +174,7 @@ def test_line_numbers_without_a_scan_match_the_scan(tmp_path: Path) -> None:
             rows.append(blank + row + ends[int(rng.integers(2))])
         data = b"".join(rows)
         try:
-            batch = source._parse(_Chunk(data, 2, 0))
+            batch = source._parse(_Chunk(data, 0, None, first_line=2))
         except SourceError:
             continue
         # the scan, minus the records pyarrow rejected
@@ -180,3 +182,38 @@ def test_line_numbers_without_a_scan_match_the_scan(tmp_path: Path) -> None:
         rejected = {r.location for r in batch.rejects}
         expected = [line for line in scanned if line not in rejected]
         assert batch.locations.to_pylist() == expected, data
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(
+        st.sampled_from(
+            [
+                b"1,2,3\n",
+                b'"x\ny",1,2\n',
+                b"4,5\n",
+                b"\n",
+                b"7,8,9,10\r\n",
+                b',"",\n',
+                b'"a,""b""",c,d\n',
+            ]
+        ),
+        max_size=40,
+    ),
+    last=st.sampled_from([b"", b"end,1,2", b'"open\nquote",1,2']),
+    chunk_bytes=st.integers(min_value=4, max_value=200),
+    threads=st.sampled_from([1, 3]),
+)
+def test_chunk_cuts_never_change_rows_or_lines(
+    tmp_path: Path, rows: list[bytes], last: bytes, chunk_bytes: int, threads: int
+) -> None:
+    # any chunk size: quotes across a cut, records longer than a chunk, no final newline
+    path = tmp_path / "cuts.csv"
+    path.write_bytes(b"a,b,c\n" + b"".join(rows) + last)
+    expected = _read_all(CsvSource(path, threads=1))
+    got = _read_all(CsvSource(path, chunk_bytes=chunk_bytes, threads=threads))
+    assert got[0] == expected[0]
+    assert got[1] == expected[1]
+    assert sorted(got[2]) == sorted(expected[2])
