@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from lakeforge.contracts import ReadOptions
@@ -44,6 +45,9 @@ _CARRIAGE_RETURN = 13
 _BAD_BYTE = re.compile("[\udc80-\udcff]")
 _UTF8_NAMES = {"utf-8", "utf8", "utf-8-sig", "utf_8"}
 _EMPTY = pa.table({})
+_BARE_CR = re.compile(rb"\r(?!\n|\Z)")  # a CR that ends neither a line nor the data
+_CR_STAND_IN_TEXT = "\ue000"  # a private-use character
+_CR_STAND_IN = _CR_STAND_IN_TEXT.encode()
 
 
 _RESOLVING = threading.Lock()  # chunks' first lines are resolved one chain at a time
@@ -58,11 +62,20 @@ class _Chunk:
     counts it).
     """
 
-    __slots__ = ("_first", "_lock", "_newlines", "_prev", "data", "index")
+    __slots__ = ("_first", "_lock", "_newlines", "_prev", "data", "index", "last")
 
-    def __init__(self, data: bytes, index: int, prev: _Chunk | None, first_line: int = 0) -> None:
+    def __init__(
+        self,
+        data: bytes,
+        index: int,
+        prev: _Chunk | None,
+        first_line: int = 0,
+        *,
+        last: bool = False,
+    ) -> None:
         self.data = data
         self.index = index
+        self.last = last  # the file's last chunk
         self._prev = prev
         self._first: int | None = first_line if prev is None else None
         self._newlines: int | None = None
@@ -216,6 +229,12 @@ class CsvSource(Source):
         with self.path.open("rb") as handle:
             head = handle.read(1024 * 1024)
         self._head = head
+        if b"\r" in head and b"\n" not in head:
+            raise SourceError(
+                f"{self.path.name}: lines end in CR alone (classic Mac OS); convert them to "
+                "LF first, e.g. tr '\\r' '\\n' < in.csv > out.csv",
+                source=self.uri,
+            )
         offset = len(_BOM) if head.startswith(_BOM) else 0
         line = 1
         for _ in range(opts.skip_rows):
@@ -290,7 +309,7 @@ class CsvSource(Source):
                     handle.seek(pos)
                     data = handle.read()
                     if data:
-                        yield self._chunk(data, index, prev)
+                        yield self._chunk(data, index, prev, last=True)
                     return
                 end = tail.rfind(b"\n")
                 if end < 0:  # no newline near the end: take the whole block, cut it below
@@ -309,8 +328,8 @@ class CsvSource(Source):
                 yield chunk
                 prev, pos, index, size = chunk, pos + len(data), index + 1, self.chunk_bytes
 
-    def _chunk(self, data: bytes, index: int, prev: _Chunk | None) -> _Chunk:
-        return _Chunk(data, index, prev, self._first_data_line)
+    def _chunk(self, data: bytes, index: int, prev: _Chunk | None, *, last: bool = False) -> _Chunk:
+        return _Chunk(data, index, prev, self._first_data_line, last=last)
 
     # -- parsing ---------------------------------------------------------------------------
     def _typed_schema(self, types: Sequence[TypedRead] | None) -> dict[str, pl.DataType] | None:
@@ -389,6 +408,18 @@ class CsvSource(Source):
                 )
             return scanned[0]
 
+        quote = self.options.quote_char
+        if chunk.last and quote and data.count(quote.encode()) % 2:
+            # chunks are cut where quotes balance: an odd count in the last one is a quote
+            # that never closes (pandas and DuckDB refuse such a file too)
+            starts = record_lines()
+            line = int(starts[-1]) if len(starts) else chunk.first_line
+            raise SourceError(
+                f"{self.path.name}: a quote ({quote}) opened in the record at line {line:,} "
+                "never closes, so the rest of the file would be one field; fix that line, or "
+                "read the file with quote_char: null if it has no quoted fields",
+                source=self.uri,
+            )
         row_problem: dict[int, str] = {}
         if self._encoding in _UTF8_NAMES:
             try:
@@ -404,6 +435,11 @@ class CsvSource(Source):
                     )
         else:
             data = data.decode(self._encoding, errors="replace").encode("utf-8")
+        # pyarrow ends a record at a lone CR; lines here end at LF (as in polars), so a CR
+        # not followed by LF is data: it stands in as U+E000 through the parse
+        stand_in = b"\r" in data and _CR_STAND_IN not in data and bool(_BARE_CR.search(data))
+        if stand_in:
+            data = _BARE_CR.sub(_CR_STAND_IN, data)
 
         rejects: list[RejectedRecord] = []
         rejected_ordinals: list[int] = []
@@ -420,7 +456,7 @@ class CsvSource(Source):
                         f"row has {row.actual_columns} fields, expected {row.expected_columns}"
                         f" (delimiter {self.options.delimiter!r})"
                     ),
-                    raw=str(row.text)[:2000],
+                    raw=str(row.text).replace(_CR_STAND_IN_TEXT, "\r")[:2000],
                 )
             )
             return "skip"
@@ -444,10 +480,16 @@ class CsvSource(Source):
                 quoted_strings_can_be_null=False,
             ),
         )
+        if stand_in:
+            table = pa.table(
+                [pc.replace_substring(column, _CR_STAND_IN_TEXT, "\r") for column in table.columns],
+                names=table.column_names,
+            )
         raw = chunk.data
         newlines = chunk.newlines
         lines_in_chunk = newlines + (0 if raw.endswith(b"\n") or not raw else 1)
-        bare_cr = b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")  # pyarrow: a newline
+        # a CR right before the end of the data still ends a record for pyarrow
+        bare_cr = raw.endswith(b"\r")
         if not scanned and not bare_cr and table.num_rows + len(rejects) == lines_in_chunk:
             # as many records as lines: each record is one line (none spans lines, none is
             # blank), so no scan of quotes and newlines is needed

@@ -217,3 +217,28 @@ def test_chunk_cuts_never_change_rows_or_lines(
     assert got[0] == expected[0]
     assert got[1] == expected[1]
     assert sorted(got[2]) == sorted(expected[2])
+
+
+def test_a_lone_carriage_return_is_data_and_keeps_line_numbers(tmp_path: Path) -> None:
+    # pyarrow alone would end a record there; lines end at LF, as in polars
+    path = tmp_path / "cr.csv"
+    path.write_bytes(b"a,b\n1,x\ry\n2,z\r\n3,w\r")
+    rows, lines, rejects, _ = _read_all(CsvSource(path, threads=1))
+    assert [r["b"] for r in rows] == ["x\ry", "z", "w"]
+    assert lines == [2, 3, 4]
+    assert rejects == []
+
+
+def test_a_quote_that_never_closes_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'a,b\n1,2\n3,"x\n4,5\n6,7\n')
+    for chunk_bytes in (8, 1 << 20):
+        with pytest.raises(SourceError, match="opened in the record at line 3 never closes"):
+            _read_all(CsvSource(path, chunk_bytes=chunk_bytes))
+
+
+def test_classic_mac_line_endings_are_refused_with_a_fix(tmp_path: Path) -> None:
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"a,b\r1,2\r3,4\r")
+    with pytest.raises(SourceError, match="CR alone"):
+        CsvSource(path)

@@ -87,7 +87,6 @@ CASES = {
     "text after a closing quote": CLEAN + b'CA_1,962,1,"x"y\n',
     "quoted number": CLEAN + b'CA_1,"963","2.5",x\n',
     "quoted delimiter": CLEAN + b'CA_1,964,1,"a,b"\n',
-    "unclosed quote": CLEAN + b'CA_1,965,1,"abc\nCA_1,966,1,x\n',
     "invalid utf-8": CLEAN + b"CA_1,920,1,\xff\xfe\n",
     "no final newline": CLEAN + b"CA_1,921,1,end",
 }
@@ -148,6 +147,14 @@ def test_typed_chunks_match_with_a_number_last(tmp_path: Path, case: str, chunk_
     assert typed[1].to_pylist() == text[1].to_pylist(), case
     if chunk_bytes == 64 or case in ("clean", "crlf", "signed price", "negative price"):
         assert typed[2] > 0, "clean chunks take the typed path"
+
+
+def test_an_unclosed_quote_fails_both_paths_alike(tmp_path: Path) -> None:
+    path = tmp_path / "prices.csv"
+    path.write_bytes(HEADER + CLEAN + b'CA_1,965,1,"abc\nCA_1,966,1,x\n')
+    for typed in (True, False):
+        with pytest.raises(SourceError, match="opened in the record at line 42 never closes"):
+            _run(path, typed=typed, chunk_bytes=64)
 
 
 def test_quarantined_rows_of_a_typed_chunk_keep_the_source_text(tmp_path: Path) -> None:
