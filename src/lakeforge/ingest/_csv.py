@@ -408,18 +408,6 @@ class CsvSource(Source):
                 )
             return scanned[0]
 
-        quote = self.options.quote_char
-        if chunk.last and quote and data.count(quote.encode()) % 2:
-            # chunks are cut where quotes balance: an odd count in the last one is a quote
-            # that never closes (pandas and DuckDB refuse such a file too)
-            starts = record_lines()
-            line = int(starts[-1]) if len(starts) else chunk.first_line
-            raise SourceError(
-                f"{self.path.name}: a quote ({quote}) opened in the record at line {line:,} "
-                "never closes, so the rest of the file would be one field; fix that line, or "
-                "read the file with quote_char: null if it has no quoted fields",
-                source=self.uri,
-            )
         row_problem: dict[int, str] = {}
         if self._encoding in _UTF8_NAMES:
             try:
@@ -480,6 +468,27 @@ class CsvSource(Source):
                 quoted_strings_can_be_null=False,
             ),
         )
+        quote = opts.quote_char
+        if chunk.last and quote and table.num_rows and data.count(quote.encode()) % 2:
+            # a quote left open at the end of the file: the last record's quoted field ran
+            # to the end, across lines (a stray quote inside a field, as in 5" screen, is
+            # literal and leaves the record on its line); pandas and DuckDB refuse this too
+            tail = data.rstrip(b"\r\n")
+            last_row = table.slice(table.num_rows - 1).to_pylist()[0].values()
+            if any(  # a value that spans lines and runs to the very end: no closing quote
+                "\n" in value and tail.endswith(value.rstrip("\r\n").encode())
+                for value in last_row
+                if value
+            ):
+                starts = record_lines()
+                line = int(starts[-1]) if len(starts) else chunk.first_line
+                raise SourceError(
+                    f"{self.path.name}: a quote ({quote}) opened in the record at line "
+                    f"{line:,} never closes, so the rest of the file would be one field; fix "
+                    "that line, or read the file with quote_char: null if it has no quoted "
+                    "fields",
+                    source=self.uri,
+                )
         if stand_in:
             table = pa.table(
                 [pc.replace_substring(column, _CR_STAND_IN_TEXT, "\r") for column in table.columns],

@@ -242,3 +242,14 @@ def test_classic_mac_line_endings_are_refused_with_a_fix(tmp_path: Path) -> None
     path.write_bytes(b"a,b\r1,2\r3,4\r")
     with pytest.raises(SourceError, match="CR alone"):
         CsvSource(path)
+
+
+def test_a_stray_quote_inside_a_field_is_literal(tmp_path: Path) -> None:
+    # as pyarrow (and pandas) read it: a quote that does not open a field is a character
+    path = tmp_path / "inch.csv"
+    path.write_bytes(b'a,b\n1,5" screen\n2,x\n3,"y"\n')
+    for chunk_bytes in (8, 1 << 20):
+        rows, lines, rejects, _ = _read_all(CsvSource(path, chunk_bytes=chunk_bytes))
+        assert [r["b"] for r in rows] == ['5" screen', "x", "y"]
+        assert lines == [2, 3, 4]
+        assert rejects == []
