@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import re
 import threading
@@ -499,7 +500,17 @@ class CsvSource(Source):
         lines_in_chunk = newlines + (0 if raw.endswith(b"\n") or not raw else 1)
         # a CR right before the end of the data still ends a record for pyarrow
         bare_cr = raw.endswith(b"\r")
-        if not scanned and not bare_cr and table.num_rows + len(rejects) == lines_in_chunk:
+        records = table.num_rows + len(rejects)
+        shortcut = not scanned and not bare_cr and records == lines_in_chunk
+        if not shortcut and len(record_lines()) != records:
+            # the quote-parity scan disagrees with pyarrow: a quote inside an unquoted field
+            # (5" screen) is literal for pyarrow; Python's csv module reads quotes as it does
+            exact = _csv_record_start_lines(data, chunk.first_line, opts)
+            if len(exact) == records:
+                scanned[0] = exact
+                for k, ordinal in enumerate(rejected_ordinals):
+                    rejects[k] = dataclasses.replace(rejects[k], location=int(exact[ordinal]))
+        if shortcut:
             # as many records as lines: each record is one line (none spans lines, none is
             # blank), so no scan of quotes and newlines is needed
             good_lines = np.arange(chunk.first_line, chunk.first_line + lines_in_chunk)
@@ -544,6 +555,30 @@ def _last_record_end(buf: bytes, quote: int | None) -> int:
     outside = np.searchsorted(quotes, newlines) % 2 == 0
     ends = newlines[outside]
     return int(ends[-1]) if len(ends) else -1
+
+
+def _csv_record_start_lines(data: bytes, first_line: int, options: ReadOptions) -> np.ndarray:
+    """The line each non-blank record starts on, read by Python's csv module (C speed).
+
+    Slower than the NumPy scan, but it honours a quote only where it opens a field, as
+    pyarrow does. ``data`` is what pyarrow parsed (UTF-8, no lone CR).
+    """
+    quote = options.quote_char
+    reader = csv.reader(
+        io.StringIO(data.decode("utf-8", errors="replace"), newline=""),
+        delimiter=options.delimiter,
+        quotechar=quote or '"',
+        quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
+        doublequote=True,
+        strict=False,
+    )
+    starts: list[int] = []
+    before = 0
+    for row in reader:
+        if row:
+            starts.append(first_line + before)
+        before = reader.line_num
+    return np.asarray(starts, dtype=np.int64)
 
 
 def _record_start_lines(data: bytes, first_line: int, quote_char: str | None) -> np.ndarray:
