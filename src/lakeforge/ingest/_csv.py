@@ -63,19 +63,12 @@ class _Chunk:
     counts it).
     """
 
-    __slots__ = ("_first", "_lock", "_newlines", "_prev", "data", "index", "last")
+    __slots__ = ("_first", "_lock", "_newlines", "_prev", "data", "last")
 
     def __init__(
-        self,
-        data: bytes,
-        index: int,
-        prev: _Chunk | None,
-        first_line: int = 0,
-        *,
-        last: bool = False,
+        self, data: bytes, prev: _Chunk | None, first_line: int = 0, *, last: bool = False
     ) -> None:
         self.data = data
-        self.index = index
         self.last = last  # the file's last chunk
         self._prev = prev
         self._first: int | None = first_line if prev is None else None
@@ -301,7 +294,6 @@ class CsvSource(Source):
         with self.path.open("rb") as handle:
             pos = self._data_offset
             prev: _Chunk | None = None
-            index = 0
             size = self.chunk_bytes
             while True:
                 handle.seek(pos + size - window)
@@ -310,27 +302,20 @@ class CsvSource(Source):
                     handle.seek(pos)
                     data = handle.read()
                     if data:
-                        yield self._chunk(data, index, prev, last=True)
+                        yield _Chunk(data, prev, self._first_data_line, last=True)
                     return
-                end = tail.rfind(b"\n")
-                if end < 0:  # no newline near the end: take the whole block, cut it below
-                    handle.seek(pos)
-                    data = handle.read(size)
-                else:
-                    handle.seek(pos)
-                    data = handle.read(size - window + end + 1)
+                end = tail.rfind(b"\n")  # none near the end: the whole block, cut below
+                handle.seek(pos)
+                data = handle.read(size if end < 0 else size - window + end + 1)
                 cut = _last_record_end(data, quote)
                 if cut < 0:  # one record longer than a chunk: read on
                     size *= 2
                     continue
                 if cut < len(data) - 1:  # the last newline was inside quotes
                     data = data[: cut + 1]
-                chunk = self._chunk(data, index, prev)
+                chunk = _Chunk(data, prev, self._first_data_line)
                 yield chunk
-                prev, pos, index, size = chunk, pos + len(data), index + 1, self.chunk_bytes
-
-    def _chunk(self, data: bytes, index: int, prev: _Chunk | None, *, last: bool = False) -> _Chunk:
-        return _Chunk(data, index, prev, self._first_data_line, last=last)
+                prev, pos, size = chunk, pos + len(data), self.chunk_bytes
 
     # -- parsing ---------------------------------------------------------------------------
     def _typed_schema(self, types: Sequence[TypedRead] | None) -> dict[str, pl.DataType] | None:
@@ -363,12 +348,11 @@ class CsvSource(Source):
         # a row with too few fields ends in a null in the last column: a number column must
         # hold no null anyway; a text one is read as is, and any null in it sends the chunk
         # to the text path (an empty field there is thus checked as text too)
-        read_schema = dict(schema)
         try:
             frame = pl.read_csv(
                 data,
                 has_header=False,
-                schema=read_schema,
+                schema=schema,
                 separator=self.options.delimiter,
                 quote_char=self.options.quote_char,
                 encoding="utf8",
@@ -390,7 +374,7 @@ class CsvSource(Source):
         if floats:
             unclean.append(~pl.all_horizontal(pl.col(floats).is_finite().all()))
         if b"\r" in data:
-            texts = [n for n, t in read_schema.items() if t == pl.String()]
+            texts = [n for n, t in schema.items() if t == pl.String()]
             unclean.append(pl.any_horizontal(pl.col(texts).str.contains("\r", literal=True).any()))
         if frame.select(pl.any_horizontal(unclean)).item():
             return self._parse(chunk)

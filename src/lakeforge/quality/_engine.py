@@ -182,16 +182,14 @@ class _KeyTable:
         self.count = len(self.table)
         # new keys are numbered prior, prior + 1, ... in order of first sight, so a row is a
         # key's first occurrence exactly where its number exceeds every number before it
-        new = labels >= prior
         if self.count > prior:
+            new = labels >= prior
             running = np.maximum.accumulate(np.where(new, labels, prior - 1))
-            heads = np.flatnonzero(new & (labels > np.r_[prior - 1, running[:-1]]))
+            head = new & (labels > np.r_[prior - 1, running[:-1]])
             self.grow(self.count)
-            self.h2[prior : self.count] = h2[heads]
-            self.where[prior : self.count] = locs[heads]
-            repeats = np.ones(n, dtype=bool)
-            repeats[heads] = False
-            rows = np.flatnonzero(repeats)
+            self.h2[prior : self.count] = h2[head]
+            self.where[prior : self.count] = locs[head]
+            rows = np.flatnonzero(~head)
         else:
             rows = np.arange(n)
         if not len(rows):
@@ -278,10 +276,6 @@ class KeyIndex:
             d, f = self.claim_hashed(h1[keep], h2[keep], locations[keep])
             duplicate[keep], first[keep] = d, f
         return duplicate, first
-
-    def claim_batch(self, keys: BatchKeys) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`claim` for a prepared batch of hashes."""
-        return self.claim_hashed(keys.h1, keys.h2, keys.locs)
 
     def claim_hashed(
         self, h1: np.ndarray, h2: np.ndarray, locs: np.ndarray
@@ -414,7 +408,7 @@ class BatchValidator:
         self._typed_by_schema: dict[
             tuple[tuple[str, pl.DataType], ...], tuple[list[pl.Expr], list[pl.Expr]]
         ] = {}
-        self._typed_plan: tuple[list[pl.Expr], list[pl.Expr], list[str]] | None = None
+        self._typed_plan = self._make_typed_plan()
         self._local = threading.local()
         self._connections: list[duckdb.DuckDBPyConnection] = []
         self._lock = threading.Lock()
@@ -493,14 +487,14 @@ class BatchValidator:
         if self.trim:
             return None
         types: list[TypedRead] = ["string"] * len(self.source_columns)
-        typed: set[int] = set()
+        used: set[int] = set()
         for col in self.contract.columns:
             position = self.mapping[col.name]
             if position < 0:
                 continue
-            if position in typed:
+            if position in used:
                 return None  # one source column feeds two contract columns
-            typed.add(position)
+            used.add(position)
             if col.type == "string":
                 continue
             if col.type not in ("integer", "float") or col.decimal_comma or col.format:
@@ -612,8 +606,6 @@ class BatchValidator:
         assert batch.reparse is not None
         n = frame.height
         locations = np.asarray(batch.locations.to_numpy(zero_copy_only=False), dtype=np.int64)
-        if self._typed_plan is None:
-            self._typed_plan = self._make_typed_plan()
         columns, rest, fail_names = self._typed_plan
         flags = frame.select(columns).with_columns(rest)
         flags = self._expression_flags(flags)
@@ -654,11 +646,9 @@ class BatchValidator:
             if not col.nullable or col.name in self.contract.primary_key:
                 fail_names.append(f"__f_null_{col.name}")
                 fails.append(pl.col(f"__t_{col.name}").is_null().alias(fail_names[-1]))
-        for i, check in enumerate(self.contract.checks):
-            expr = self._check_fail(check)
-            if expr is not None:
-                fail_names.append(f"__f_check{i}")
-                fails.append(expr.alias(fail_names[-1]))
+        for name, expr in self._check_flags():
+            fail_names.append(name)
+            fails.append(expr)
         names = [pl.col(f"__t_{c.name}").alias(c.name) for c in self.contract.columns]
         return columns, [*fails, *names], fail_names
 
@@ -672,9 +662,9 @@ class BatchValidator:
             dup = np.zeros(n, dtype=bool)
             first = np.full(n, -2, dtype=np.int64)
             if candidates is None:
-                dup, first = index.claim_batch(batch_keys)
+                dup, first = index.claim_hashed(batch_keys.h1, batch_keys.h2, batch_keys.locs)
             elif len(candidates):
-                d, f = index.claim_batch(batch_keys)
+                d, f = index.claim_hashed(batch_keys.h1, batch_keys.h2, batch_keys.locs)
                 dup[candidates] = d
                 first[candidates] = f
             dup_info.append((f"__f_unique{i}", dup, first))
@@ -826,14 +816,20 @@ class BatchValidator:
             )
             if not col.nullable or col.name in self.contract.primary_key:
                 fails.append((pl.col(col.name).is_null()).alias(f"__f_null_{col.name}"))
-        for i, check in enumerate(self.contract.checks):
-            expr = self._check_fail(check)
-            if expr is not None:
-                fails.append(expr.alias(f"__f_check{i}"))
+        fails += [expr for _, expr in self._check_flags()]
         # typed values replace the raw ones under the contract names (raw kept as __r_)
         renames = [pl.col(c.name).alias(f"__r_{c.name}") for c in self.contract.columns]
         finals = [pl.col(f"__t_{c.name}").alias(c.name) for c in self.contract.columns]
         return typed, [*fails, *renames, *finals]
+
+    def _check_flags(self) -> list[tuple[str, pl.Expr]]:
+        """(flag column, "this row fails" expression) for each vectorised contract check."""
+        flags: list[tuple[str, pl.Expr]] = []
+        for i, check in enumerate(self.contract.checks):
+            expr = self._check_fail(check)
+            if expr is not None:
+                flags.append((f"__f_check{i}", expr.alias(f"__f_check{i}")))
+        return flags
 
     def _check_fail(self, check: Any) -> pl.Expr | None:
         if isinstance(check, RangeCheck):

@@ -57,6 +57,17 @@ def _run(
     return good, bad, typed_batches
 
 
+def _assert_paths_agree(path: Path, chunk_bytes: int, contract: Contract, case: str) -> int:
+    """Both paths give the same good and quarantined rows; return the typed batch count."""
+    typed_good, typed_bad, typed_batches = _run(
+        path, typed=True, chunk_bytes=chunk_bytes, contract=contract
+    )
+    text_good, text_bad, _ = _run(path, typed=False, chunk_bytes=chunk_bytes, contract=contract)
+    assert typed_good.equals(text_good), case
+    assert typed_bad.to_pylist() == text_bad.to_pylist(), case
+    return typed_batches
+
+
 CASES = {
     "clean": CLEAN,
     "crlf": CLEAN.replace(b"\n", b"\r\n"),
@@ -98,12 +109,8 @@ def test_typed_chunks_match_the_text_path(tmp_path: Path, case: str, chunk_bytes
     # Setup
     path = tmp_path / "prices.csv"
     path.write_bytes(HEADER + CASES[case])
-    # Run
-    typed_good, typed_bad, typed_batches = _run(path, typed=True, chunk_bytes=chunk_bytes)
-    text_good, text_bad, _ = _run(path, typed=False, chunk_bytes=chunk_bytes)
-    # Assert
-    assert typed_good.equals(text_good), case
-    assert typed_bad.to_pylist() == text_bad.to_pylist(), case
+    # Run / Assert
+    typed_batches = _assert_paths_agree(path, chunk_bytes, CONTRACT, case)
     if case in ("clean", "crlf", "quoted"):
         assert typed_batches > 0, "clean chunks take the typed path"
 
@@ -139,14 +146,10 @@ def test_typed_chunks_match_with_a_number_last(tmp_path: Path, case: str, chunk_
     )
     path = tmp_path / "prices.csv"
     path.write_bytes(b"store,week,price\n" + PRICE_LAST_CASES[case])
-    # Run
-    typed = _run(path, typed=True, chunk_bytes=chunk_bytes, contract=contract)
-    text = _run(path, typed=False, chunk_bytes=chunk_bytes, contract=contract)
-    # Assert
-    assert typed[0].equals(text[0]), case
-    assert typed[1].to_pylist() == text[1].to_pylist(), case
+    # Run / Assert
+    typed_batches = _assert_paths_agree(path, chunk_bytes, contract, case)
     if chunk_bytes == 64 or case in ("clean", "crlf", "signed price", "negative price"):
-        assert typed[2] > 0, "clean chunks take the typed path"
+        assert typed_batches > 0, "clean chunks take the typed path"
 
 
 def test_an_unclosed_quote_fails_both_paths_alike(tmp_path: Path) -> None:
