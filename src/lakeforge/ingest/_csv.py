@@ -1,7 +1,9 @@
 """Delimited text files (CSV, TSV, pipe...) read in chunks with exact source line numbers.
 
-The file is cut into chunks at record boundaries: a newline outside quotes (quote parity,
-computed with NumPy). Each chunk knows the physical line each record starts on, so every row,
+The file is cut into chunks at record boundaries: a newline outside quoted values. As in
+pyarrow, a quote opens a value only at the start of a field (``5" screen`` is text); NumPy
+pairs the quotes, and from the first quote that pairing misreads they are read one by one
+(see :func:`_quoted_spans`). Each chunk knows the physical line each record starts on, so every row,
 and every record that cannot be split into the right number of fields, carries its line
 number. Fields are read as text by pyarrow's CSV parser; typing happens later, in
 validation, so a bad value quarantines one row instead of failing the file.
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import dataclasses
 import io
 import re
 import threading
@@ -267,16 +268,13 @@ class CsvSource(Source):
 
     def _record_end(self, buf: bytes, start: int) -> int:
         """Index of the newline ending the record that starts at ``start`` (or len(buf))."""
-        quote = (self.options.quote_char or "").encode()
-        pos, inside = start, False
-        while pos < len(buf):
-            byte = buf[pos : pos + 1]
-            if quote and byte == quote:
-                inside = not inside
-            elif byte == b"\n" and not inside:
-                return pos
-            pos += 1
-        return len(buf)
+        rest = buf[start:]
+        newlines = np.flatnonzero(np.frombuffer(rest, dtype=np.uint8) == _NEWLINE)
+        quote = self.options.quote_char
+        if quote and rest.find(quote.encode()) >= 0:
+            opens, closes = _quoted_spans(rest, ord(quote), ord(self.options.delimiter))
+            newlines = newlines[~_inside(opens, closes, newlines)]
+        return start + int(newlines[0]) if len(newlines) else len(buf)
 
     def _text_encoding(self) -> str:
         return "utf-8" if self._encoding in _UTF8_NAMES else self._encoding
@@ -290,6 +288,7 @@ class CsvSource(Source):
         record longer than a chunk makes the block grow until it ends.
         """
         quote = ord(self.options.quote_char) if self.options.quote_char else None
+        delimiter = ord(self.options.delimiter)
         window = min(64 * 1024, self.chunk_bytes)
         with self.path.open("rb") as handle:
             pos = self._data_offset
@@ -307,7 +306,7 @@ class CsvSource(Source):
                 end = tail.rfind(b"\n")  # none near the end: the whole block, cut below
                 handle.seek(pos)
                 data = handle.read(size if end < 0 else size - window + end + 1)
-                cut = _last_record_end(data, quote)
+                cut = _last_record_end(data, quote, delimiter)
                 if cut < 0:  # one record longer than a chunk: read on
                     size *= 2
                     continue
@@ -389,7 +388,12 @@ class CsvSource(Source):
         def record_lines() -> np.ndarray:  # scanned only when needed (see below)
             if not scanned:
                 scanned.append(
-                    _record_start_lines(chunk.data, chunk.first_line, self.options.quote_char)
+                    _record_start_lines(
+                        chunk.data,
+                        chunk.first_line,
+                        self.options.quote_char,
+                        self.options.delimiter,
+                    )
                 )
             return scanned[0]
 
@@ -486,14 +490,6 @@ class CsvSource(Source):
         bare_cr = raw.endswith(b"\r")
         records = table.num_rows + len(rejects)
         shortcut = not scanned and not bare_cr and records == lines_in_chunk
-        if not shortcut and len(record_lines()) != records:
-            # the quote-parity scan disagrees with pyarrow: a quote inside an unquoted field
-            # (5" screen) is literal for pyarrow; Python's csv module reads quotes as it does
-            exact = _csv_record_start_lines(data, chunk.first_line, opts)
-            if len(exact) == records:
-                scanned[0] = exact
-                for k, ordinal in enumerate(rejected_ordinals):
-                    rejects[k] = dataclasses.replace(rejects[k], location=int(exact[ordinal]))
         if shortcut:
             # as many records as lines: each record is one line (none spans lines, none is
             # blank), so no scan of quotes and newlines is needed
@@ -518,71 +514,101 @@ class CsvSource(Source):
         return RawBatch(table, pa.array(good_lines, pa.int64()), errors, rejects)
 
 
-def _last_record_end(buf: bytes, quote: int | None) -> int:
-    """Byte index of the last newline in ``buf`` outside quotes, or -1."""
+def _last_record_end(buf: bytes, quote: int | None, delimiter: int) -> int:
+    """Byte index of the last newline in ``buf`` outside quoted values, or -1."""
     if quote is None or buf.find(quote) < 0:  # no quotes: the last newline (a memchr)
         return buf.rfind(b"\n")
+    opens, closes = _quoted_spans(buf, quote, delimiter)
     end = buf.rfind(b"\n")
-    for _ in range(8):  # usually the last newline is outside quotes: an even count before it
-        if end < 0 or buf.count(quote, 0, end) % 2 == 0:
+    for _ in range(8):  # usually the last newline is outside quotes
+        if end < 0 or not _inside(opens, closes, np.asarray([end]))[0]:
             return end
         end = buf.rfind(b"\n", 0, end)
-    arr = np.frombuffer(buf, dtype=np.uint8)
-    newlines = np.flatnonzero(arr == _NEWLINE)
-    if not len(newlines):
-        return -1
-    if quote is None:
-        return int(newlines[-1])
-    quotes = np.flatnonzero(arr == quote)
-    if not len(quotes):
-        return int(newlines[-1])
-    outside = np.searchsorted(quotes, newlines) % 2 == 0
-    ends = newlines[outside]
+    newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == _NEWLINE)
+    ends = newlines[~_inside(opens, closes, newlines)]
     return int(ends[-1]) if len(ends) else -1
 
 
-def _csv_record_start_lines(data: bytes, first_line: int, options: ReadOptions) -> np.ndarray:
-    """The line each non-blank record starts on, read by Python's csv module (C speed).
+def _quoted_spans(buf: bytes, quote: int, delimiter: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where each quoted value opens and closes in ``buf``, read as pyarrow reads quotes.
 
-    Slower than the NumPy scan, but it honours a quote only where it opens a field, as
-    pyarrow does. ``data`` is what pyarrow parsed (UTF-8, no lone CR).
+    A quote opens a value only at the start of a field (the start of ``buf``, or right
+    after a delimiter or a newline); inside a value a doubled quote is a quote and a single
+    one closes it; any other quote is a character (``5" screen``, ``ab",c``). Returns the
+    index of each opening quote and of its closing one (``len(buf)`` if it never closes);
+    a newline between the two is inside a value.
+
+    Pairing quotes in order (the count's parity) gives this answer unless a quote the count
+    takes as opening is not at a field start nor doubles the quote before it: from the
+    first such quote on, the quotes are read one by one.
     """
-    quote = options.quote_char
-    reader = csv.reader(
-        io.StringIO(data.decode("utf-8", errors="replace"), newline=""),
-        delimiter=options.delimiter,
-        quotechar=quote or '"',
-        quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
-        doublequote=True,
-        strict=False,
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    quotes = np.flatnonzero(arr == quote)
+    opens, closes = quotes[0::2], quotes[1::2]
+    if len(closes) < len(opens):
+        closes = np.append(closes, len(buf))
+    if not len(opens):
+        return opens, closes
+    before = arr[np.maximum(opens - 1, 0)]
+    ok = (before == delimiter) | (before == _NEWLINE) | (opens == 0)
+    ok[1:] |= closes[:-1] == opens[1:] - 1  # "" inside a value: closes and opens again
+    bad = np.flatnonzero(~ok)
+    if not len(bad):
+        return opens, closes
+    first = int(bad[0])
+    rest_opens, rest_closes = _read_quotes(buf, quotes[2 * first :].tolist(), delimiter)
+    return (
+        np.concatenate((opens[:first], np.asarray(rest_opens, dtype=np.int64))),
+        np.concatenate((closes[:first], np.asarray(rest_closes, dtype=np.int64))),
     )
-    starts: list[int] = []
-    before = 0
-    for row in reader:
-        if row:
-            starts.append(first_line + before)
-        before = reader.line_num
-    return np.asarray(starts, dtype=np.int64)
 
 
-def _record_start_lines(data: bytes, first_line: int, quote_char: str | None) -> np.ndarray:
+def _read_quotes(buf: bytes, quotes: list[int], delimiter: int) -> tuple[list[int], list[int]]:
+    """:func:`_quoted_spans` for ``quotes`` (positions in order; the first outside a value)."""
+    opens: list[int] = []
+    closes: list[int] = []
+    i, n = 0, len(quotes)
+    while i < n:
+        at = quotes[i]
+        if at and buf[at - 1] != delimiter and buf[at - 1] != _NEWLINE:
+            i += 1  # not at a field start: a character
+            continue
+        j = i + 1
+        while j + 1 < n and quotes[j + 1] == quotes[j] + 1:  # a doubled quote in the value
+            j += 2
+        opens.append(at)
+        closes.append(quotes[j] if j < n else len(buf))
+        i = j + 1
+    return opens, closes
+
+
+def _inside(opens: np.ndarray, closes: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Whether each position lies inside a quoted value (see :func:`_quoted_spans`)."""
+    if not len(opens):
+        return np.zeros(len(positions), dtype=bool)
+    span = np.searchsorted(opens, positions, side="right") - 1
+    return (span >= 0) & (positions < closes[np.maximum(span, 0)])
+
+
+def _record_start_lines(
+    data: bytes, first_line: int, quote_char: str | None, delimiter: str
+) -> np.ndarray:
     """The physical line each non-blank record in ``data`` starts on (as pyarrow counts)."""
     if _plain_lines(data, quote_char):  # one record per line: no scan needed
         records = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
         return np.arange(first_line, first_line + records, dtype=np.int64)
-    return _scan_record_start_lines(data, first_line, quote_char)
+    return _scan_record_start_lines(data, first_line, quote_char, delimiter)
 
 
-def _scan_record_start_lines(data: bytes, first_line: int, quote_char: str | None) -> np.ndarray:
+def _scan_record_start_lines(
+    data: bytes, first_line: int, quote_char: str | None, delimiter: str
+) -> np.ndarray:
     """:func:`_record_start_lines` by scanning every newline and quote."""
     arr = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(arr == _NEWLINE)
-    if quote_char:
-        quotes = np.flatnonzero(arr == ord(quote_char))
-        if len(quotes):
-            ends_idx = np.flatnonzero(np.searchsorted(quotes, newlines) % 2 == 0)
-        else:
-            ends_idx = np.arange(len(newlines))
+    if quote_char and data.find(quote_char.encode()) >= 0:
+        opens, closes = _quoted_spans(data, ord(quote_char), ord(delimiter))
+        ends_idx = np.flatnonzero(~_inside(opens, closes, newlines))
     else:
         ends_idx = np.arange(len(newlines))
     ends = newlines[ends_idx]

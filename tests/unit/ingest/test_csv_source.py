@@ -131,6 +131,31 @@ def test_fingerprint_is_content_hash(tmp_path: Path) -> None:
     assert CsvSource(one).fingerprint() != CsvSource(two).fingerprint()
 
 
+def _reference_record_ends(data: bytes, quote: int | None, delimiter: int) -> list[int]:
+    """Newlines that end a record, byte by byte: a quote opens a value only at a field start."""
+    ends: list[int] = []
+    field_start, quoted, i = True, False, 0
+    while i < len(data):
+        byte = data[i]
+        if quoted:
+            if byte == quote:
+                if i + 1 < len(data) and data[i + 1] == quote:
+                    i += 2  # a doubled quote inside the value
+                    continue
+                quoted = False
+        elif byte == quote and field_start:
+            quoted = True
+            field_start = False
+        elif byte in (delimiter, 10):
+            field_start = True
+            if byte == 10:
+                ends.append(i)
+        else:
+            field_start = False
+        i += 1
+    return ends
+
+
 def test_record_line_fast_paths_match_the_full_scan() -> None:
     import numpy as np
 
@@ -141,22 +166,36 @@ def test_record_line_fast_paths_match_the_full_scan() -> None:
     )
 
     rng = np.random.default_rng(7)
-    alphabets = [b"ab,\n", b"ab,\n\r", b'ab,\n\r"', b"a\n"]
-    for _ in range(3_000):
+    alphabets = [b"ab,\n", b"ab,\n\r", b'ab,\n\r"', b"a\n", b'a,\n"', b'a"\n']
+    for _ in range(6_000):
         alphabet = alphabets[int(rng.integers(len(alphabets)))]
-        data = bytes(rng.choice(list(alphabet), size=int(rng.integers(0, 12))).tolist())
+        data = bytes(rng.choice(list(alphabet), size=int(rng.integers(0, 14))).tolist())
         for quote in ('"', None):
-            fast = _record_start_lines(data, 3, quote)
-            assert fast.tolist() == _scan_record_start_lines(data, 3, quote).tolist(), data
-            arr = np.frombuffer(data, dtype=np.uint8)
-            newlines = np.flatnonzero(arr == 10)
-            if quote is None or not (arr == ord(quote)).any():
-                expected = int(newlines[-1]) if len(newlines) else -1
-            else:
-                quotes = np.flatnonzero(arr == ord(quote))
-                ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
-                expected = int(ends[-1]) if len(ends) else -1
-            assert _last_record_end(data, ord(quote) if quote else None) == expected, data
+            fast = _record_start_lines(data, 3, quote, ",")
+            assert fast.tolist() == _scan_record_start_lines(data, 3, quote, ",").tolist(), data
+            code = ord(quote) if quote else None
+            ends = _reference_record_ends(data, code, ord(","))
+            expected = ends[-1] if ends else -1
+            assert _last_record_end(data, code, ord(",")) == expected, data
+
+
+def test_record_starts_follow_quotes_that_open_fields() -> None:
+    import numpy as np
+
+    from lakeforge.ingest._csv import _scan_record_start_lines
+
+    rng = np.random.default_rng(3)
+    for _ in range(4_000):
+        data = bytes(rng.choice(list(b'ab;\n""'), size=int(rng.integers(0, 16))).tolist())
+        ends = _reference_record_ends(data, ord('"'), ord(";"))
+        starts = [0] + [end + 1 for end in ends]
+        stops = [*ends, len(data)]
+        expected = [  # lines of the records that are not blank
+            10 + data.count(b"\n", 0, start)
+            for start, stop in zip(starts, stops, strict=True)
+            if stop > start and data[start:stop] != b"\r"
+        ]
+        assert _scan_record_start_lines(data, 10, '"', ";").tolist() == expected, data
 
 
 def test_line_numbers_without_a_scan_match_the_scan(tmp_path: Path) -> None:
@@ -183,7 +222,7 @@ def test_line_numbers_without_a_scan_match_the_scan(tmp_path: Path) -> None:
         except SourceError:
             continue
         # the scan, minus the records pyarrow rejected
-        scanned = _scan_record_start_lines(data, 2, '"').tolist()
+        scanned = _scan_record_start_lines(data, 2, '"', ",").tolist()
         rejected = {r.location for r in batch.rejects}
         expected = [line for line in scanned if line not in rejected]
         assert batch.locations.to_pylist() == expected, data
@@ -203,6 +242,9 @@ def test_line_numbers_without_a_scan_match_the_scan(tmp_path: Path) -> None:
                 b"7,8,9,10\r\n",
                 b',"",\n',
                 b'"a,""b""",c,d\n',
+                b'1,5" x,2\n',  # stray quotes: characters, not the start of a value
+                b'ab",c,d\n',
+                b'"ab"c"d",e,f\n',
             ]
         ),
         max_size=40,
@@ -264,3 +306,22 @@ def test_a_stray_quote_beside_a_quoted_multiline_field(tmp_path: Path) -> None:
     assert [r["b"] for r in rows] == ['5" screen', "x", "multi\nline", "y"]
     assert lines == [2, 3, 4, 6]
     assert rejects == [7]
+
+
+def test_a_stray_quote_never_moves_a_chunk_cut_into_a_value(tmp_path: Path) -> None:
+    # counting quotes would pair the stray one with the next real one and cut mid-value
+    path = tmp_path / "inch.csv"
+    path.write_bytes(b'a,b,c\n1,5" x,2\n' + b'3,"multi\nline,with\nnewlines",4\n' * 3 + b"5,6,7\n")
+    for chunk_bytes in range(4, 80):
+        rows, lines, rejects, _ = _read_all(CsvSource(path, chunk_bytes=chunk_bytes, threads=1))
+        assert [r["b"] for r in rows] == ['5" x', *["multi\nline,with\nnewlines"] * 3, "6"]
+        assert lines == [2, 3, 6, 9, 12]
+        assert rejects == []
+
+
+def test_a_stray_quote_in_the_header_is_a_character(tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    path.write_bytes(b'id,size 5",note\n1,2,"x\ny"\n')
+    rows, lines, _, _ = _read_all(CsvSource(path, threads=1))
+    assert rows == [{"id": "1", 'size 5"': "2", "note": "x\ny"}]
+    assert lines == [2]
