@@ -152,10 +152,15 @@ def _detect_delimiter(text: str) -> str:
 def _detect_quote(text: str, delimiter: str) -> str | None:
     """``"`` when fields are quoted with it, ``'`` likewise, None when stray quotes only."""
     sep = re.escape(delimiter)
-    for quote in ('"', "'"):
-        pattern = re.compile(rf"(?:^|{sep}){quote}[^{quote}\n]*{quote}(?={sep}|\r?$)", re.M)
-        if len(pattern.findall(text)) >= (1 if quote == '"' else 2):
-            return quote
+    # a '"' value may hold doubled quotes and newlines (writers quote only the values that
+    # need it: a multi-line comment, a "" inside); a "'" one stays on its line, so that
+    # apostrophes in text do not read as quotes
+    double = re.compile(rf'(?:^|{sep})"(?:[^"]|"")*"(?={sep}|\r?$)', re.M)
+    if double.search(text):
+        return '"'
+    single = re.compile(rf"(?:^|{sep})'[^'\n]*'(?={sep}|\r?$)", re.M)
+    if len(single.findall(text)) >= 2:
+        return "'"
     # a '"' that never opens a field is text: reading it as a quote would glue lines together
     return None if '"' in text else '"'
 

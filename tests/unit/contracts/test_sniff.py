@@ -211,3 +211,21 @@ def test_missing_and_empty_files_are_source_errors(tmp_path: Path) -> None:
         sniff_csv(tmp_path / "nope.csv")
     with pytest.raises(SourceError, match="empty"):
         sniff_csv(_write(tmp_path, "empty.csv", BOM + b"\r\n"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['"two\nlines"', '"say ""hi"""', '"a ""b""\nc"'],
+    ids=["multi-line", "doubled quotes", "both"],
+)
+def test_quoting_found_where_only_some_values_need_it(tmp_path: Path, value: str) -> None:
+    # Setup: quotes only where needed (csv.QUOTE_MINIMAL), beside stray inch marks
+    text = f'id,desc\n1,plain\n2,{value}\n3,55" TV\n4,size 5"\n'
+    path = _write(tmp_path, "minimal.csv", text)
+
+    # Run
+    options = sniff_csv(path)
+
+    # Assert
+    assert options.quote_char == '"'
+    assert options.delimiter == ","
