@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -290,12 +291,37 @@ class KeyIndex:
         bounds = np.searchsorted(part[order], np.arange(len(self._parts) + 1))
         dup = np.zeros(n, dtype=bool)
         first = np.full(n, -2, dtype=np.int64)
-        for table, lo, hi in zip(self._parts, bounds[:-1], bounds[1:], strict=True):
-            if lo == hi:
-                continue
-            rows = order[lo:hi]
-            dup[rows], first[rows] = table.claim(h1[rows], h2[rows], locs[rows])
+
+        def claim_parts(parts: range) -> None:  # each table is touched by one thread only
+            for p in parts:
+                lo, hi = int(bounds[p]), int(bounds[p + 1])
+                if lo < hi:
+                    rows = order[lo:hi]
+                    table = self._parts[p]
+                    dup[rows], first[rows] = table.claim(h1[rows], h2[rows], locs[rows])
+
+        half = len(self._parts) // 2
+        if n < _PARALLEL_CLAIM_ROWS:
+            claim_parts(range(len(self._parts)))
+        else:  # khash releases the GIL: half the tables on a helper thread
+            other = _claim_pool().submit(claim_parts, range(half))
+            claim_parts(range(half, len(self._parts)))
+            other.result()
         return dup, first
+
+
+# batches this large claim their keys on two threads (the tables split in halves)
+_PARALLEL_CLAIM_ROWS = 32_768
+_CLAIM_POOL: list[ThreadPoolExecutor] = []
+_CLAIM_POOL_LOCK = threading.Lock()
+
+
+def _claim_pool() -> ThreadPoolExecutor:
+    """The helper thread that claims half of a batch's keys (made on first use)."""
+    with _CLAIM_POOL_LOCK:
+        if not _CLAIM_POOL:
+            _CLAIM_POOL.append(ThreadPoolExecutor(1, thread_name_prefix="lakeforge-keys"))
+        return _CLAIM_POOL[0]
 
 
 @dataclass
