@@ -3,9 +3,9 @@
 The file is cut into chunks at record boundaries: a newline outside quoted values. As in
 pyarrow, a quote opens a value only at the start of a field (``5" screen`` is text); NumPy
 pairs the quotes, and from the first quote that pairing misreads they are read one by one
-(see :func:`_quoted_spans`). Each chunk knows the physical line each record starts on, so every row,
-and every record that cannot be split into the right number of fields, carries its line
-number. Fields are read as text by pyarrow's CSV parser; typing happens later, in
+(see :func:`_quoted_spans`). Each chunk knows the physical line each record starts on, so
+every row, and every record that cannot be split into the right number of fields, carries
+its line number. Fields are read as text by pyarrow's CSV parser; typing happens later, in
 validation, so a bad value quarantines one row instead of failing the file.
 """
 
