@@ -30,6 +30,7 @@ import pyarrow.csv as pacsv
 
 from lakeforge.contracts import ReadOptions
 from lakeforge.errors import SourceError
+from lakeforge.ingest._background import in_background
 from lakeforge.ingest._source import (
     RawBatch,
     RejectedRecord,
@@ -206,7 +207,7 @@ class CsvSource(Source):
         :meth:`_parse_typed`); a chunk that is not plainly clean is parsed as text.
         """
         schema = self._typed_schema(types)
-        for chunk in self._chunks():
+        for chunk in in_background(self._chunks(), name="lakeforge-chunks"):
             if schema is None:
                 yield partial(self._parse, chunk)
             else:
@@ -340,7 +341,10 @@ class CsvSource(Source):
         text path gives (tests/unit/ingest/test_csv_typed.py holds the two side by side).
         """
         data = chunk.data
-        if not data:
+        quote = self.options.quote_char
+        if not data or (chunk.last and quote and data.count(quote.encode()) % 2):
+            # maybe a quote left open at the end of the file: polars would read it as text,
+            # the text path says where it opened
             return self._parse(chunk)
         names = list(schema)
         last = names[-1]

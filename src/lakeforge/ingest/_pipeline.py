@@ -18,14 +18,12 @@ import itertools
 import os
 import shutil
 import socket
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from queue import Full, Queue
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -35,6 +33,7 @@ import pyarrow.parquet as pq
 from lakeforge.contracts import Contract, FreshnessCheck
 from lakeforge.contracts._parse import polars_type
 from lakeforge.errors import ContractError, IngestError, RejectedDataError
+from lakeforge.ingest._background import in_background
 from lakeforge.ingest._source import RawBatch, Source
 from lakeforge.lake import DeltaStore, WriteMode
 from lakeforge.quality import (
@@ -225,7 +224,7 @@ def _run_ingest(
         def good_batches() -> Generator[pa.RecordBatch, None, None]:
             try:
                 if ws.ingest_threads > 1:  # check batch N+1 while the writer encodes batch N
-                    yield from _in_background(validated_batches())
+                    yield from in_background(validated_batches(), name="lakeforge-checks")
                 else:
                     yield from validated_batches()
             except BaseException as exc:  # deltalake wraps what a generator raises: keep it
@@ -375,6 +374,8 @@ def _run_ingest(
         catalog.finish_run(run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
+        if "outcomes" in locals():
+            _close(outcomes)  # stops any reading ahead before the validator goes
         if "validator" in locals():
             validator.close()
         shutil.rmtree(staging, ignore_errors=True)
@@ -393,54 +394,6 @@ def _legacy_version(catalog: Catalog, table: str, source: Source) -> TableVersio
     return catalog.find_version_by_hash(table, digest)
 
 
-@dataclass
-class _Raised:
-    error: BaseException
-
-
-_END = object()
-
-
-def _in_background(items: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
-    """``items``, produced by a thread at most ``depth`` ahead (errors re-raised here)."""
-    queue: Queue[object] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                queue.put(item, timeout=0.05)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-        except BaseException as exc:
-            put(_Raised(exc))
-            return
-        put(_END)
-
-    worker = threading.Thread(target=produce, name="lakeforge-checks", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = queue.get()
-            if item is _END:
-                return
-            if isinstance(item, _Raised):
-                raise item.error
-            assert isinstance(item, pa.RecordBatch)
-            yield item
-    finally:
-        stop.set()
-        worker.join()
-
-
 def _validated(
     validator: BatchValidator, tasks: Iterator[Callable[[], RawBatch]], *, threads: int
 ) -> Iterator[ValidatedBatch]:
@@ -449,6 +402,21 @@ def _validated(
     Parsing and the stateless checks run in a thread pool; uniqueness, counters and
     quarantine rows are finished in source order on the calling thread.
     """
+    try:
+        yield from _run_tasks(validator, tasks, threads=threads)
+    finally:
+        _close(tasks)  # a source reading ahead on a thread of its own stops it
+
+
+def _close(items: Iterator[Any]) -> None:
+    close = getattr(items, "close", None)
+    if close is not None:
+        close()
+
+
+def _run_tasks(
+    validator: BatchValidator, tasks: Iterator[Callable[[], RawBatch]], *, threads: int
+) -> Iterator[ValidatedBatch]:
     if threads <= 1:
         for task in tasks:
             yield validator.validate(task())
@@ -521,6 +489,7 @@ class _Prefetch:
             future.cancel()
         self._pending.clear()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        _close(self._tasks)
         self.validator.close()
 
 

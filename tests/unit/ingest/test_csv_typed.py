@@ -160,6 +160,16 @@ def test_an_unclosed_quote_fails_both_paths_alike(tmp_path: Path) -> None:
             _run(path, typed=typed, chunk_bytes=64)
 
 
+def test_a_quote_left_open_on_the_last_line_fails_both_paths_alike(tmp_path: Path) -> None:
+    # polars alone reads it as text; the text path names the line
+    path = tmp_path / "prices.csv"
+    path.write_bytes(HEADER + CLEAN + b'CA_1,965,1,"abc\n')
+    for typed in (True, False):
+        for chunk_bytes in (64, 1 << 20):
+            with pytest.raises(SourceError, match="opened in the record at line 42 never closes"):
+                _run(path, typed=typed, chunk_bytes=chunk_bytes)
+
+
 def test_quarantined_rows_of_a_typed_chunk_keep_the_source_text(tmp_path: Path) -> None:
     # Setup: one chunk, typed, whose duplicate and negative price must show the file's text
     path = tmp_path / "prices.csv"

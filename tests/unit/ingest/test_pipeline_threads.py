@@ -2,47 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
-import pytest
-
 import lakeforge as lf
-from lakeforge.ingest._pipeline import _in_background
-
-
-def _batches(n: int, fail_at: int | None = None) -> Iterator[pa.RecordBatch]:
-    for i in range(n):
-        if i == fail_at:
-            raise ValueError(f"batch {i} failed")
-        yield pa.record_batch({"i": [i]})
-
-
-def test_background_batches_arrive_in_order() -> None:
-    out = [b.column(0)[0].as_py() for b in _in_background(_batches(20), depth=2)]
-    assert out == list(range(20))
-
-
-def test_background_error_is_raised_in_the_consumer() -> None:
-    seen = []
-    with pytest.raises(ValueError, match="batch 3 failed"):
-        for batch in _in_background(_batches(10, fail_at=3)):
-            seen.append(batch.column(0)[0].as_py())
-    assert seen == [0, 1, 2]
-
-
-def test_closing_early_stops_the_producer() -> None:
-    before = threading.active_count()
-    feed = _in_background(_batches(1_000), depth=1)
-    next(feed)
-    feed.close()  # joins the producer, which was blocked on the full queue
-    deadline = time.monotonic() + 5
-    while threading.active_count() > before and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert threading.active_count() == before
 
 
 def test_threaded_and_single_threaded_ingests_agree(tmp_path: Path) -> None:
