@@ -230,13 +230,15 @@ def test_ingest_uses_typed_chunks_end_to_end(tmp_path: Path) -> None:
 @given(
     lines=st.lists(st.text(alphabet='CA_1x0925.-+e, "\r\n\t', min_size=0, max_size=14), max_size=6),
     chunk_bytes=st.sampled_from([48, 1 << 20]),
+    at_end=st.booleans(),
 )
 def test_typed_chunks_match_on_random_lines(
-    tmp_path: Path, lines: list[str], chunk_bytes: int
+    tmp_path: Path, lines: list[str], chunk_bytes: int, at_end: bool
 ) -> None:
-    # random lines (quotes, separators, CRs, signs, exponents) among clean ones
+    # random lines (quotes, separators, CRs, signs, exponents) among clean ones, or last
     path = tmp_path / "random.csv"
-    body = CLEAN[:300] + "\n".join(lines).encode() + b"\n" + CLEAN[300:]
+    random = "\n".join(lines).encode()
+    body = CLEAN + random if at_end else CLEAN[:300] + random + b"\n" + CLEAN[300:]
     path.write_bytes(HEADER + body)
 
     def outcome(typed: bool) -> tuple[Any, ...]:
