@@ -45,7 +45,6 @@ __all__ = ["CsvSource"]
 _BOM = codecs.BOM_UTF8
 _NEWLINE = 10
 _CARRIAGE_RETURN = 13
-_BAD_BYTE = re.compile("[\udc80-\udcff]")
 _UTF8_NAMES = {"utf-8", "utf8", "utf-8-sig", "utf_8"}
 _EMPTY = pa.table({})
 _BARE_CR = re.compile(rb"\r(?!\n|\Z)")  # a CR that ends neither a line nor the data
@@ -401,19 +400,15 @@ class CsvSource(Source):
                 )
             return scanned[0]
 
-        row_problem: dict[int, str] = {}
+        bad_records = np.zeros(0, dtype=np.int64)  # lines of records with invalid UTF-8
         if self._encoding in _UTF8_NAMES:
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError:
                 data, bad_lines = _replace_invalid_utf8(data, chunk.first_line)
-                for bad in bad_lines:
-                    index = max(0, int(np.searchsorted(record_lines(), bad, "right")) - 1)
-                    owner = record_lines()[index]
-                    row_problem[int(owner)] = (
-                        "invalid UTF-8 bytes (shown as \ufffd); fix the file's encoding or "
-                        "declare it, e.g. encoding: latin-1"
-                    )
+                starts = record_lines()
+                owner = np.maximum(np.searchsorted(starts, bad_lines, "right") - 1, 0)
+                bad_records = np.unique(starts[owner])
         else:
             data = data.decode(self._encoding, errors="replace").encode("utf-8")
         # pyarrow ends a record at a lone CR; lines here end at LF (as in polars), so a CR
@@ -513,8 +508,12 @@ class CsvSource(Source):
                 source=self.uri,
             )
         errors = None
-        if row_problem:
-            errors = pa.array([row_problem.get(int(ln)) for ln in good_lines], pa.string())
+        if len(bad_records):
+            errors = pc.if_else(
+                pa.array(np.isin(good_lines, bad_records)),
+                pa.scalar(_INVALID_UTF8, pa.string()),
+                pa.scalar(None, pa.string()),
+            )
         return RawBatch(table, pa.array(good_lines, pa.int64()), errors, rejects)
 
 
@@ -641,12 +640,27 @@ def _plain_lines(data: bytes, quote_char: str | None) -> bool:
     )
 
 
-def _replace_invalid_utf8(data: bytes, first_line: int) -> tuple[bytes, list[int]]:
+def _replace_invalid_utf8(data: bytes, first_line: int) -> tuple[bytes, np.ndarray]:
     """Replace invalid UTF-8 bytes with U+FFFD; return the physical lines that had them."""
-    text = data.decode("utf-8", errors="surrogateescape")
-    codes = np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32)
-    bad = np.flatnonzero((codes >= 0xDC80) & (codes <= 0xDCFF))
-    newline_pos = np.flatnonzero(codes == _NEWLINE)
-    lines = sorted({int(first_line + n) for n in np.searchsorted(newline_pos, bad)})
-    fixed = _BAD_BYTE.sub("\ufffd", text).encode("utf-8")
-    return fixed, lines
+    _DECODING.bad = []
+    text = data.decode("utf-8", errors=_NOTE_INVALID_UTF8)
+    bad = np.asarray(_DECODING.bad, dtype=np.int64)
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NEWLINE)
+    lines = np.unique(first_line + np.searchsorted(newlines, bad))
+    return text.encode("utf-8"), lines
+
+
+def _note_invalid_utf8(exc: UnicodeError) -> tuple[str, int]:
+    """Decoding error handler: one U+FFFD per invalid byte; notes where they start."""
+    assert isinstance(exc, UnicodeDecodeError)
+    _DECODING.bad.append(exc.start)
+    return "\ufffd" * (exc.end - exc.start), exc.end
+
+
+_DECODING = threading.local()  # the invalid bytes' offsets, per decoding thread
+_NOTE_INVALID_UTF8 = "lakeforge-note-invalid-utf8"
+codecs.register_error(_NOTE_INVALID_UTF8, _note_invalid_utf8)
+_INVALID_UTF8 = (
+    "invalid UTF-8 bytes (shown as \ufffd); fix the file's encoding or declare it, "
+    "e.g. encoding: latin-1"
+)

@@ -96,6 +96,46 @@ def test_each_failed_check_is_named_with_its_value() -> None:
     assert v.results["range(price)"].failed == 1  # a warning, row 8 is bad for another reason
 
 
+def test_reasons_keep_the_order_of_the_checks_in_a_large_batch(rng: np.random.Generator) -> None:
+    # Setup: each row breaks a random subset of the status, qty and expression checks
+    n = 30_000
+    breaks = rng.integers(0, 8, size=n)
+    status = np.where(breaks & 1, "lost", "new")
+    qty = np.where(breaks & 2, "0", "5")
+    shipped = np.where(breaks & 4, "2023-12-31", "2024-01-02")
+    batch = _batch(
+        {
+            "order_id": [f"O{i % 1000:03d}" for i in range(n)],
+            "customer_id": ["c"] * n,
+            "status": status.tolist(),
+            "qty": qty.tolist(),
+            "price": ["1"] * n,
+            "ordered": ["2024-01-01"] * n,
+            "shipped": shipped.tolist(),
+        }
+    )
+    v = _validator(Contract(**(ORDERS.model_dump() | {"primary_key": []})))
+
+    # Run
+    out = v.validate(batch)
+    reasons = _reasons(out.bad)
+
+    # Assert: one list per bad row, messages in the order the checks are declared
+    expected: dict[int, list[str]] = {}
+    for i, b in enumerate(breaks.tolist()):
+        messages = []
+        if b & 2:
+            messages.append("qty: 0 is out of range (must be >= 1 and <= 100)")
+        if b & 1:
+            messages.append("status: 'lost' is not an allowed value (new, paid)")
+        if b & 4:
+            messages.append("fails ships_after_order")
+        if messages:
+            expected[i + 2] = messages
+    assert reasons == expected
+    assert v.read == v.written + v.quarantined == n
+
+
 def test_warning_checks_keep_the_row() -> None:
     v = _validator()
     out = v.validate(
