@@ -147,8 +147,31 @@ def render() -> str:
             "| " + " | ".join(_cell(row, key, fmt) for _, key, fmt in columns) + " |"
             for row in rows
         )
+        verdict = VERDICTS.get(name)
+        if verdict is not None:
+            parts.append("\n" + verdict(rows))
         parts.append("")
     return "\n".join(parts) + "\n"
+
+
+def _ingest_verdict(rows: list[dict[str, Any]]) -> str:
+    """Which parts of the ingest target the Lakeforge rows meet, from the numbers above."""
+    ours = [r for r in rows if str(r.get("system", "")).startswith("Lakeforge")]
+    if not ours:
+        return "No Lakeforge row in this run."
+    polars = [float(r["ratio_vs_polars"]) for r in ours]
+    pandera = [float(r["ratio_vs_pandera"]) for r in ours]
+    shown = " / ".join(f"{x:.2f}" for x in polars)
+    return (
+        f"Measured: vs polars {shown}: "
+        + ("met" if min(polars) > 1 else "**not met** (Lakeforge is slower than the anchor)")
+        + "; vs pandas + pandera "
+        + " / ".join(f"{x:.2f}" for x in pandera)
+        + (": met." if min(pandera) >= 2 else ": **not met**.")
+    )
+
+
+VERDICTS = {"ingest": _ingest_verdict}
 
 
 def main() -> int:
