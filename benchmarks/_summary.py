@@ -131,21 +131,22 @@ def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
         return str(value)
 
 
-def render() -> str:
-    """The README text for whatever results exist."""
-    parts = [INTRO]
+def render(*, ours_only: bool = False, level: str = "##") -> str:
+    """The benchmark tables for whatever results exist (``ours_only``: Lakeforge rows)."""
+    parts = [] if ours_only else [INTRO]
     for name, (title, target, columns) in TABLES.items():
         path = RESULTS / f"{name}.json"
         if not path.exists():
             continue
         rows: list[dict[str, Any]] = json.loads(path.read_text())
         cores = rows[0].get("cores", "?") if rows else "?"
-        parts.append(f"## {name}: {title}\n\n{target} Cores: {cores}.\n")
+        shown = [r for r in rows if _is_ours(r)] if ours_only else rows
+        parts.append(f"{level} {name}: {title}\n\n{target} Cores: {cores}.\n")
         parts.append("| " + " | ".join(h for h, _, _ in columns) + " |")
         parts.append("|" + "---|" * len(columns))
         parts.extend(
             "| " + " | ".join(_cell(row, key, fmt) for _, key, fmt in columns) + " |"
-            for row in rows
+            for row in shown
         )
         verdict = VERDICTS.get(name)
         if verdict is not None:
@@ -154,9 +155,31 @@ def render() -> str:
     return "\n".join(parts) + "\n"
 
 
+def _is_ours(row: dict[str, Any]) -> bool:
+    return str(row.get("system", "")).startswith("Lakeforge")
+
+
+PROJECT_README = Path(__file__).parent.parent / "README.md"
+_START, _END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def update_project_readme(path: Path = PROJECT_README) -> bool:
+    """Put the Lakeforge rows of every table between the README's bench markers."""
+    if not path.exists():
+        return False
+    text = path.read_text()
+    if _START not in text or _END not in text:
+        return False
+    head, rest = text.split(_START, 1)
+    _, tail = rest.split(_END, 1)
+    body = render(ours_only=True, level="###").strip()
+    path.write_text(f"{head}{_START}\n{body}\n{_END}{tail}")
+    return True
+
+
 def _ingest_verdict(rows: list[dict[str, Any]]) -> str:
     """Which parts of the ingest target the Lakeforge rows meet, from the numbers above."""
-    ours = [r for r in rows if str(r.get("system", "")).startswith("Lakeforge")]
+    ours = [r for r in rows if _is_ours(r)]
     if not ours:
         return "No Lakeforge row in this run."
     polars = [float(r["ratio_vs_polars"]) for r in ours]
@@ -177,6 +200,8 @@ VERDICTS = {"ingest": _ingest_verdict}
 def main() -> int:
     README.write_text(render())
     print(f"wrote {README}")
+    if update_project_readme():
+        print(f"updated the Lakeforge rows in {PROJECT_README}")
     return 0
 
 
