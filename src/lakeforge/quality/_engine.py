@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -305,7 +305,10 @@ class KeyIndex:
             claim_parts(range(len(self._parts)))
         else:  # khash releases the GIL: half the tables on a helper thread
             other = _claim_pool().submit(claim_parts, range(half))
-            claim_parts(range(half, len(self._parts)))
+            try:
+                claim_parts(range(half, len(self._parts)))
+            finally:
+                wait([other])  # the helper is done with the tables before anything else
             other.result()
         return dup, first
 
