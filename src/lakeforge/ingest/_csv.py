@@ -32,6 +32,7 @@ from lakeforge.contracts import ReadOptions
 from lakeforge.errors import SourceError
 from lakeforge.ingest._background import in_background
 from lakeforge.ingest._source import (
+    INVALID_UTF8_REASON,
     RawBatch,
     RejectedRecord,
     Source,
@@ -510,7 +511,7 @@ class CsvSource(Source):
         if len(bad_records):
             errors = pc.if_else(
                 pa.array(np.isin(good_lines, bad_records)),
-                pa.scalar(_INVALID_UTF8, pa.string()),
+                pa.scalar(INVALID_UTF8_REASON, pa.string()),
                 pa.scalar(None, pa.string()),
             )
         return RawBatch(table, pa.array(good_lines, pa.int64()), errors, rejects)
@@ -660,7 +661,3 @@ def _note_invalid_utf8(exc: UnicodeError) -> tuple[str, int]:
 _DECODING = threading.local()  # the invalid bytes' offsets, per decoding thread
 _NOTE_INVALID_UTF8 = "lakeforge-note-invalid-utf8"
 codecs.register_error(_NOTE_INVALID_UTF8, _note_invalid_utf8)
-_INVALID_UTF8 = (
-    "invalid UTF-8 bytes (shown as \ufffd); fix the file's encoding or declare it, "
-    "e.g. encoding: latin-1"
-)

@@ -32,7 +32,14 @@ import pyarrow as pa
 
 from lakeforge.contracts import ReadOptions
 from lakeforge.errors import SourceError
-from lakeforge.ingest._source import RawBatch, RejectedRecord, Source, file_fingerprint, file_sha256
+from lakeforge.ingest._source import (
+    INVALID_UTF8_REASON,
+    RawBatch,
+    RejectedRecord,
+    Source,
+    file_fingerprint,
+    file_sha256,
+)
 from lakeforge.ingest._values import arrow_column
 
 __all__ = ["JsonLayout", "JsonSource"]
@@ -46,10 +53,6 @@ _UTF8_NAMES = {"utf-8", "utf-8-sig"}
 _NDJSON_SUFFIXES = {".ndjson", ".jsonl"}
 _SNIFF_BYTES = 64 * 1024
 _MAX_RAW = 2000
-_BAD_UTF8 = (
-    "invalid UTF-8 bytes (shown as \ufffd); fix the file's encoding or declare it, "
-    "e.g. encoding: latin-1"
-)
 _JSON_KINDS = {
     list: "array",
     str: "string",
@@ -251,7 +254,7 @@ class JsonSource(Source):
                     location = line_no + offset
                     problem = None
                     if has_bad and _BAD_BYTE.search(line):
-                        line, problem = _BAD_BYTE.sub("\ufffd", line), _BAD_UTF8
+                        line, problem = _BAD_BYTE.sub("\ufffd", line), INVALID_UTF8_REASON
                     try:
                         value = loads(line)
                     except json.JSONDecodeError as exc:
@@ -418,7 +421,7 @@ class _ArrayReader:
         problem = None
         if self.check_bytes and _BAD_BYTE.search(self.buf, start, end):
             value = json.loads(_BAD_BYTE.sub("\ufffd", self.buf[start:end]))
-            problem = _BAD_UTF8
+            problem = INVALID_UTF8_REASON
         if isinstance(value, dict):
             return index, value, problem, None
         raw = _BAD_BYTE.sub("\ufffd", self.buf[start : min(end, start + _MAX_RAW)])

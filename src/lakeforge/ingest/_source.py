@@ -34,6 +34,7 @@ import xxhash
 
 __all__ = [
     "FINGERPRINT_PREFIX",
+    "INVALID_UTF8_REASON",
     "RawBatch",
     "RejectedRecord",
     "Source",
@@ -46,6 +47,12 @@ __all__ = [
 # change detection, not a security boundary. The prefix tells them from the bare SHA-256
 # hex digests that earlier versions recorded.
 FINGERPRINT_PREFIX = "xxh3_128:"
+
+# the row error of a record whose invalid UTF-8 bytes were replaced (CSV, JSON)
+INVALID_UTF8_REASON = (
+    "invalid UTF-8 bytes (shown as \ufffd); fix the file's encoding or declare it, "
+    "e.g. encoding: latin-1"
+)
 
 LocationKind = Literal["line", "row", "offset", "record"]
 TypedRead = Literal["string", "integer", "float"]

@@ -566,11 +566,7 @@ class BatchValidator:
                 errors.is_not_null().alias("__f_parse"), errors.alias("__parse_msg")
             )
             fail_names = ["__f_parse", *fail_names]
-        flags = self._expression_flags(flags)
-        fail_names += [f"__f_expr{i}" for i in range(len(self._expressions))]
-        flags = self._foreign_key_flags(flags)
-        fail_names += [f"__f_fk{i}" for i in range(len(self.parents))]
-        error_flags = [f for f in fail_names if self._severity(f) == "error"]
+        flags, fail_names, error_flags = self._table_flags(flags, fail_names)
         bad_mask = (
             flags.select(pl.any_horizontal(error_flags)).to_series().to_numpy()
             if error_flags
@@ -637,11 +633,7 @@ class BatchValidator:
         locations = np.asarray(batch.locations.to_numpy(zero_copy_only=False), dtype=np.int64)
         columns, rest, fail_names = self._typed_plan
         flags = frame.select(columns).with_columns(rest)
-        flags = self._expression_flags(flags)
-        fail_names = fail_names + [f"__f_expr{i}" for i in range(len(self._expressions))]
-        flags = self._foreign_key_flags(flags)
-        fail_names += [f"__f_fk{i}" for i in range(len(self.parents))]
-        error_flags = [f for f in fail_names if self._severity(f) == "error"]
+        flags, fail_names, error_flags = self._table_flags(flags, fail_names)
         summary: tuple[Any, ...] = ()
         if n and fail_names:
             bad = pl.any_horizontal(error_flags).any() if error_flags else pl.lit(False)
@@ -654,6 +646,22 @@ class BatchValidator:
         raw = flags.select(self.contract.column_names)
         bad_mask = np.zeros(n, dtype=bool)
         return self._prepared(batch, raw, flags, locations, fail_names, bad_mask, counts)
+
+    def _table_flags(
+        self, flags: pl.DataFrame, fail_names: list[str]
+    ) -> tuple[pl.DataFrame, list[str], list[str]]:
+        """Add the SQL expression and foreign key flags to ``flags``.
+
+        Returns the flags, every flag name, and the names of those that send a row to
+        quarantine (severity error).
+        """
+        flags = self._foreign_key_flags(self._expression_flags(flags))
+        names = [
+            *fail_names,
+            *[f"__f_expr{i}" for i in range(len(self._expressions))],
+            *[f"__f_fk{i}" for i in range(len(self.parents))],
+        ]
+        return flags, names, [f for f in names if self._severity(f) == "error"]
 
     def _make_typed_plan(self) -> tuple[list[pl.Expr], list[pl.Expr], list[str]]:
         """Expressions of :meth:`_prepare_typed`: typed columns, then row checks and names."""
@@ -1051,13 +1059,15 @@ class BatchValidator:
                 .filter(pl.col(name))
                 .select("__row", msg.alias("__reason"))
             )
-        failed = pl.concat(pl.collect_all(parts)) if parts else None
-        per_row = pl.DataFrame({"__row": pl.int_range(sub.height, eager=True, dtype=pl.UInt32)})
-        if failed is not None:  # messages keep the order of the checks within a row
-            grouped = failed.group_by("__row").agg(pl.col("__reason"))
-            per_row = per_row.join(grouped, on="__row", how="left", maintain_order="left")
-        else:
-            per_row = per_row.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("__reason"))
+        failed = (
+            pl.concat(pl.collect_all(parts))
+            if parts
+            else pl.DataFrame(schema={"__row": pl.UInt32, "__reason": pl.String})
+        )
+        grouped = failed.group_by("__row").agg(pl.col("__reason"))  # in the checks' order
+        per_row = pl.DataFrame(
+            {"__row": pl.int_range(sub.height, eager=True, dtype=pl.UInt32)}
+        ).join(grouped, on="__row", how="left", maintain_order="left")
         reasons = per_row.select(
             pl.col("__reason").fill_null(pl.lit([], dtype=pl.List(pl.String))).alias("_reasons")
         )
